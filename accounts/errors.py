@@ -1,0 +1,38 @@
+"""One way to refuse bad input: a message that names the field and the value."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+
+
+class Refused(ValidationError):
+    """Bad input, refused before anything changed (SPEC R5).
+
+    It is a ``ValidationError`` keyed by field, so forms show it beside the field;
+    ``str()`` gives the one line that commands print: ``field: reason (value)``.
+    """
+
+    def __init__(self, field: str, reason: str, value: object) -> None:
+        self.field = field
+        self.reason = reason
+        self.value = value
+        super().__init__({field: [ValidationError(f"{reason} ({value})", code="refused")]})
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.reason} ({self.value})"
+
+
+def require_bytes(field: str, value: object, *, minimum: int, maximum: int) -> int:
+    """An integer number of bytes within ``[minimum, maximum]``, or ``Refused``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Refused(field, "must be a whole number of bytes", value)
+    if not minimum <= value <= maximum:
+        top = "10^13" if maximum == 10**13 else str(maximum)
+        raise Refused(field, f"must be from {minimum} to {top} bytes", value)
+    return value
+
+
+def require_choice(field: str, value: object, choices: list[str]) -> str:
+    if value not in choices:
+        raise Refused(field, "must be one of " + ", ".join(choices), value)
+    return value

@@ -1,0 +1,113 @@
+"""Billing-period arithmetic (SPEC §1 "Period"), free of Django.
+
+A period is named ``YYYY-MM`` after the month in which it starts. It runs from
+local midnight on the household's cycle day (inclusive) to local midnight on the
+cycle day of the next month (exclusive). Where that midnight does not exist or
+occurs twice, the boundary is the first instant at or after it, which is what
+``zoneinfo`` gives for a wall time with ``fold=0``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import total_ordering
+from zoneinfo import ZoneInfo
+
+_KEY = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+@total_ordering
+@dataclass(frozen=True, slots=True)
+class Period:
+    year: int
+    month: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.month <= 12 or not 1 <= self.year <= 9998:
+            raise ValueError(f"not a period: {self.year:04d}-{self.month:02d}")
+
+    @classmethod
+    def parse(cls, key: str) -> Period:
+        """Read ``YYYY-MM``; raise ``ValueError`` naming the value otherwise."""
+        match = _KEY.match(key or "")
+        if not match:
+            raise ValueError(f"must be YYYY-MM ({key!r})")
+        year, month = int(match[1]), int(match[2])
+        if not 1 <= month <= 12 or year < 1:
+            raise ValueError(f"must be YYYY-MM with a month from 01 to 12 ({key!r})")
+        return cls(year, month)
+
+    @property
+    def key(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def index(self) -> int:
+        """Months since year 0: periods subtract to a number of months."""
+        return self.year * 12 + self.month - 1
+
+    @classmethod
+    def from_index(cls, index: int) -> Period:
+        return cls(index // 12, index % 12 + 1)
+
+    def shift(self, months: int) -> Period:
+        return Period.from_index(self.index + months)
+
+    def next(self) -> Period:
+        return self.shift(1)
+
+    def previous(self) -> Period:
+        return self.shift(-1)
+
+    def __lt__(self, other: Period) -> bool:
+        return self.index < other.index
+
+    def __str__(self) -> str:
+        return self.key
+
+
+def period_range(first: Period, last: Period) -> list[Period]:
+    """Every period from ``first`` to ``last``, both included, in order."""
+    return [Period.from_index(i) for i in range(first.index, last.index + 1)]
+
+
+@dataclass(frozen=True, slots=True)
+class Calendar:
+    """A household's billing calendar: its time zone and cycle day."""
+
+    time_zone: str
+    cycle_day: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.cycle_day <= 28:
+            raise ValueError(f"cycle day must be from 1 to 28 ({self.cycle_day!r})")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def start(self, period: Period) -> datetime:
+        """The first instant of ``period``, as an aware UTC datetime."""
+        local = datetime(period.year, period.month, self.cycle_day, tzinfo=self.zone)
+        return local.astimezone(UTC)
+
+    def end(self, period: Period) -> datetime:
+        """The first instant after ``period`` (exclusive end), in UTC."""
+        return self.start(period.next())
+
+    def period_of(self, instant: datetime) -> Period:
+        """The period containing the aware datetime ``instant``."""
+        if instant.tzinfo is None:
+            raise ValueError(f"needs an aware datetime ({instant!r})")
+        local = instant.astimezone(self.zone)
+        guess = Period(local.year, local.month)
+        if local.day < self.cycle_day:
+            guess = guess.previous()
+        # Near a boundary moved by a DST change the wall-clock guess can be one off.
+        if instant < self.start(guess):
+            return guess.previous()
+        if instant >= self.end(guess):
+            return guess.next()
+        return guess

@@ -1,0 +1,102 @@
+"""Reads about plans, terms, buckets and closes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+
+from accounts.models import Household
+from plans.models import Bucket, ConsumptionOrder, PeriodClose, Terms, Zone
+from plans.periods import Period, period_range
+
+# SPEC R3.2: the draw order of bucket kinds, for each consumption order and zone.
+_KIND_RANK = {
+    ConsumptionOrder.ROLLOVER_FIRST: {"rollover": 0, "allowance": 1, "bonus": 2, "addon": 3},
+    ConsumptionOrder.ROLLOVER_LAST: {"allowance": 0, "bonus": 1, "addon": 2, "rollover": 3},
+}
+
+
+def allocation_order(buckets, *, consumption_order: str, zone: str) -> list[Bucket]:
+    """SPEC R3.2: buckets in the order usage draws on them, a total order.
+
+    By kind (rollover first or last for domestic data; roaming has the allowance, then
+    bonuses, then add-ons), then soonest expiry, then the older grant, then creation.
+    """
+    order = ConsumptionOrder.ROLLOVER_LAST if zone == Zone.ROAMING else consumption_order
+    rank = _KIND_RANK[order]
+    return sorted(buckets, key=lambda b: (rank[b.kind], b.expires_at, b.valid_from, b.pk))
+
+
+def grace() -> timedelta:
+    return timedelta(hours=settings.CLOSE_GRACE_HOURS)
+
+
+def terms_in_force(terms: list[Terms], period: Period) -> Terms | None:
+    """The row of ``terms`` (sorted by period) that applies to ``period``."""
+    found = None
+    for row in terms:
+        if row.period <= period.key:
+            found = row
+        else:
+            break
+    return found
+
+
+def terms_for(household: Household, period: Period) -> Terms | None:
+    return (
+        Terms.objects.filter(household=household, period__lte=period.key)
+        .order_by("-period")
+        .first()
+    )
+
+
+def latest_terms(household: Household) -> Terms | None:
+    return Terms.objects.filter(household=household).order_by("-period").first()
+
+
+def last_closed(household: Household) -> Period | None:
+    key = (
+        PeriodClose.objects.filter(household=household)
+        .order_by("-period")
+        .values_list("period", flat=True)
+        .first()
+    )
+    return Period.parse(key) if key else None
+
+
+def is_closed(household: Household, period: Period) -> bool:
+    latest = last_closed(household)
+    return latest is not None and period <= latest
+
+
+def last_due(household: Household, now: datetime) -> Period:
+    """The newest period whose grace has passed at ``now`` (SPEC R4)."""
+    return household.period_of(now - grace()).previous()
+
+
+def unclosed_ended(household: Household, now: datetime) -> list[Period]:
+    """Ended periods that are not closed yet, oldest first (due or still in grace)."""
+    latest = last_closed(household)
+    first = latest.next() if latest else household.first_period
+    return period_range(first, household.period_of(now).previous())
+
+
+def closes_after(household: Household, period: Period) -> datetime:
+    return household.calendar.end(period) + grace()
+
+
+def valid_buckets(household: Household, at: datetime, *, zone: str | None = None):
+    """Buckets valid at ``at`` (``valid_from`` ≤ at < ``expires_at``), empty ones included."""
+    buckets = Bucket.objects.filter(household=household, valid_from__lte=at, expires_at__gt=at)
+    if zone is not None:
+        buckets = buckets.filter(zone=zone)
+    return buckets
+
+
+def eligible_buckets(household: Household, at: datetime, zone: str):
+    """SPEC R3.1: valid at ``at``, of ``zone``, with bytes left (or unlimited)."""
+    return valid_buckets(household, at, zone=zone).filter(
+        Q(left_bytes__gt=0) | Q(left_bytes__isnull=True)
+    )
