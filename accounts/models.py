@@ -21,7 +21,9 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError("is not an IANA time zone name", code="invalid")
 
 
-period_key_validator = RegexValidator(r"^\d{4}-(0[1-9]|1[0-2])$", "must be YYYY-MM")
+period_key_validator = RegexValidator(
+    r"^(?!0000|9999)[0-9]{4}-(0[1-9]|1[0-2])\Z", "must be YYYY-MM"
+)
 
 
 class Household(models.Model):

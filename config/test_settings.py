@@ -11,3 +11,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+
+# A test session started from another one (tests/integration/usage/test_concurrency.py)
+# names its own test database, so that the two never share one.
+if test_database_name := os.environ.get("DATAPOOL_TEST_DB_NAME"):
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = test_database_name  # noqa: F405

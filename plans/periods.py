@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from functools import total_ordering
 from zoneinfo import ZoneInfo
 
-_KEY = re.compile(r"^(\d{4})-(\d{2})$")
+# ASCII digits, whole string: "\d" and "$" would let "２０２６-０３" and "2026-03\n" through.
+_KEY = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
 @total_ordering
@@ -31,12 +32,14 @@ class Period:
     @classmethod
     def parse(cls, key: str) -> Period:
         """Read ``YYYY-MM``; raise ``ValueError`` naming the value otherwise."""
-        match = _KEY.match(key or "")
+        match = _KEY.fullmatch(key) if isinstance(key, str) else None
         if not match:
             raise ValueError(f"must be YYYY-MM ({key!r})")
         year, month = int(match[1]), int(match[2])
-        if not 1 <= month <= 12 or year < 1:
+        if not 1 <= month <= 12:
             raise ValueError(f"must be YYYY-MM with a month from 01 to 12 ({key!r})")
+        if not 1 <= year <= 9998:
+            raise ValueError(f"must be YYYY-MM with a year from 0001 to 9998 ({key!r})")
         return cls(year, month)
 
     @property
@@ -61,7 +64,9 @@ class Period:
     def previous(self) -> Period:
         return self.shift(-1)
 
-    def __lt__(self, other: Period) -> bool:
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Period):
+            return NotImplemented
         return self.index < other.index
 
     def __str__(self) -> str:
@@ -81,7 +86,8 @@ class Calendar:
     cycle_day: int = 1
 
     def __post_init__(self) -> None:
-        if not 1 <= self.cycle_day <= 28:
+        day = self.cycle_day
+        if isinstance(day, bool) or not isinstance(day, int) or not 1 <= day <= 28:
             raise ValueError(f"cycle day must be from 1 to 28 ({self.cycle_day!r})")
 
     @property

@@ -128,14 +128,10 @@ def _record(member: Member, *, bytes: int, zone: str, at: datetime, ref: str, no
         if at > now + FUTURE_TOLERANCE:
             raise Refused("started_at", "is more than 5 minutes in the future", at.isoformat())
         period = household.period_of(at)
-        if period < household.first_period:
-            raise Refused(
-                "started_at",
-                f"is before the household's start period {household.start_period}",
-                at.isoformat(),
-            )
+        plan_services.refuse_before_start(household, period, "started_at", at)
+        plan_services.require_plan(household)
         plan_services.refuse_closed(household, period, "started_at", at)
-        plan_services.close_due(household, before=period, now=now)
+        plan_services.close_lazily(household, before=period, now=now)
         plan_services.open_periods(household, period)
         terms = plan_selectors.terms_for(household, period)
         buckets = plan_selectors.allocation_order(

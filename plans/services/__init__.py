@@ -1,0 +1,38 @@
+"""Writes for plans, buckets and period closes (SPEC R1, R2, R4): the public API."""
+
+from plans.services.checks import as_aware, refuse_before_start, refuse_closed, require_plan
+from plans.services.grants import grant
+from plans.services.lifecycle import (
+    CloseReport,
+    HouseholdCloseResult,
+    close_due,
+    close_lazily,
+    close_periods,
+    ensure_open,
+    lock_household,
+    lock_households,
+    open_periods,
+    open_through,
+)
+from plans.services.terms import create_plan, set_plan, update_plan
+
+__all__ = [
+    "CloseReport",
+    "HouseholdCloseResult",
+    "as_aware",
+    "close_due",
+    "close_lazily",
+    "close_periods",
+    "create_plan",
+    "ensure_open",
+    "grant",
+    "lock_household",
+    "lock_households",
+    "open_periods",
+    "open_through",
+    "refuse_before_start",
+    "refuse_closed",
+    "require_plan",
+    "set_plan",
+    "update_plan",
+]

@@ -1,0 +1,41 @@
+"""Checks shared by everything that writes to a household's accounts (SPEC R5)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils import timezone
+
+from accounts.errors import Refused
+from accounts.models import Household
+from plans import selectors
+from plans.periods import Period
+
+
+def as_aware(household: Household, value: datetime, field_name: str) -> datetime:
+    """An aware datetime; a time without an offset is read in the household's zone."""
+    if not isinstance(value, datetime):
+        raise Refused(field_name, "must be a date and time", value)
+    if timezone.is_naive(value):
+        return value.replace(tzinfo=household.calendar.zone)
+    return value
+
+
+def require_plan(household: Household) -> None:
+    if selectors.latest_terms(household) is None:
+        raise Refused("plan", "the household has no plan yet", household.slug)
+
+
+def refuse_before_start(household: Household, period: Period, field_name: str, at: datetime):
+    if period < household.first_period:
+        raise Refused(
+            field_name,
+            f"is before the household's start period {household.start_period}",
+            at.isoformat(),
+        )
+
+
+def refuse_closed(household: Household, period: Period, field_name: str, at: datetime) -> None:
+    """Nothing may land in a closed period."""
+    if selectors.is_closed(household, period):
+        raise Refused(field_name, f"falls in period {period.key}, which is closed", at.isoformat())

@@ -1,0 +1,409 @@
+"""Opening and closing periods (SPEC R1, R4), for one household or many at once.
+
+The cron close handles households in batches with a number of queries that grows
+with batches, not households; lazy closing from ``record_usage`` and ``grant`` runs
+the very same code on a batch of one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, transaction
+from django.db.models import F, Max, Value
+from django.db.models.functions import Least
+from django.utils import timezone
+
+from accounts.errors import Refused
+from accounts.models import Household
+from plans import selectors
+from plans.models import Bucket, LedgerEntry, PeriodClose, Terms, Zone
+from plans.periods import Period, period_range
+
+logger = logging.getLogger(__name__)
+
+Entry = LedgerEntry.Kind
+BATCH_SIZE = 500
+
+
+# --- locking ---------------------------------------------------------------------------
+
+
+def lock_household(household: Household) -> Household:
+    """Lock the household row for this transaction and return it fresh.
+
+    Every write that moves a household's bytes takes this lock first, so writers on
+    one household run one after the other (PostgreSQL row lock; on SQLite the
+    IMMEDIATE transaction already serialises writers).
+    """
+    return Household.objects.select_for_update().get(pk=household.pk)
+
+
+def lock_households(ids: list[int]) -> list[Household]:
+    """Lock many households in primary-key order, the one order that cannot deadlock."""
+    return list(Household.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+
+
+def load_terms(households: list[Household]) -> dict[int, list[Terms]]:
+    """Every household's terms rows, oldest first, in one query."""
+    terms = defaultdict(list)
+    for row in Terms.objects.filter(household__in=households).order_by("household_id", "period"):
+        terms[row.household_id].append(row)
+    return terms
+
+
+def _terms(terms: dict[int, list[Terms]], household: Household, period: Period) -> Terms:
+    found = selectors.terms_in_force(terms.get(household.pk, []), period)
+    if found is None:
+        raise Refused("plan", "the household has no plan for this period", period.key)
+    return found
+
+
+def grant_entries(buckets: list[Bucket], kind: str = Entry.GRANT, close=None) -> list[LedgerEntry]:
+    return [
+        LedgerEntry(
+            household_id=b.household_id,
+            bucket=b,
+            kind=kind,
+            bytes=b.granted_bytes,
+            at=b.valid_from,
+            period_close=close,
+        )
+        for b in buckets
+    ]
+
+
+# --- R1: opening -----------------------------------------------------------------------
+
+
+def open_through(
+    households: list[Household],
+    targets: dict[int, Period],
+    terms: dict[int, list[Terms]] | None = None,
+) -> None:
+    """SPEC R1: for each household, create the allowance buckets of every period up to
+    its target, in order and never twice. The caller holds the households' locks."""
+    terms = load_terms(households) if terms is None else terms
+    buckets = []
+    moved = defaultdict(list)
+    for household in households:
+        through = targets.get(household.pk)
+        if through is None:
+            continue
+        opened = household.opened_through
+        start = Period.parse(opened).next() if opened else household.first_period
+        if through < start:
+            continue
+        calendar = household.calendar
+        for period in period_range(start, through):
+            in_force = _terms(terms, household, period)
+            common = {
+                "household": household,
+                "kind": Bucket.Kind.ALLOWANCE,
+                "period": period.key,
+                "valid_from": calendar.start(period),
+                "expires_at": calendar.end(period),
+            }
+            domestic = in_force.monthly_allowance_bytes
+            buckets.append(
+                Bucket(zone=Zone.DOMESTIC, granted_bytes=domestic, left_bytes=domestic, **common)
+            )
+            if roaming := in_force.roaming_allowance_bytes:
+                buckets.append(
+                    Bucket(zone=Zone.ROAMING, granted_bytes=roaming, left_bytes=roaming, **common)
+                )
+        household.opened_through = through.key
+        moved[through.key].append(household.pk)
+    Bucket.objects.bulk_create(buckets, batch_size=BATCH_SIZE)
+    LedgerEntry.objects.bulk_create(grant_entries(buckets), batch_size=BATCH_SIZE)
+    for key, ids in moved.items():
+        Household.objects.filter(pk__in=ids).update(opened_through=key)
+
+
+def open_periods(household: Household, through: Period) -> None:
+    """R1 for one household (locked by the caller)."""
+    open_through([household], {household.pk: through})
+
+
+def ensure_open(household: Household, through: Period) -> None:
+    """Open periods up to ``through`` if needed, in a transaction of its own (reads)."""
+    current = Household.objects.filter(pk=household.pk).values_list("opened_through", flat=True)
+    opened = current.get()
+    household.opened_through = opened
+    if (opened and Period.parse(opened) >= through) or through < household.first_period:
+        return
+    with transaction.atomic():
+        locked = lock_household(household)
+        open_periods(locked, through)
+        household.opened_through = locked.opened_through
+
+
+# --- R4: closing -----------------------------------------------------------------------
+
+
+def _close_round(
+    pairs: list[tuple[Household, Period]], terms: dict[int, list[Terms]], now: datetime
+) -> list[PeriodClose]:
+    """SPEC R4.1–R4.4: close one period for each household of ``pairs`` at once."""
+    households = [h for h, _ in pairs]
+    open_through(households, {h.pk: p.next() for h, p in pairs}, terms)
+    ends = {h.pk: h.calendar.end(p) for h, p in pairs}
+    allowances = {
+        (b.household_id, b.period): b
+        for b in Bucket.objects.filter(
+            household__in=households,
+            kind=Bucket.Kind.ALLOWANCE,
+            zone=Zone.DOMESTIC,
+            period__in={p.key for _, p in pairs},
+        )
+    }
+    # R4.2: whatever reaches its end by P's end and still has bytes left expires.
+    expiring = defaultdict(list)
+    for b in Bucket.objects.filter(
+        household__in=households, left_bytes__gt=0, expires_at__lte=max(ends.values())
+    ):
+        if b.expires_at <= ends[b.household_id]:
+            expiring[b.household_id].append(b)
+
+    closes, rolled_from, rollovers, expired = [], [], [], []
+    for household, period in pairs:
+        in_force = _terms(terms, household, period)
+        allowance = allowances[household.pk, period.key]
+        unused = allowance.left_bytes
+        rolled = 0
+        if in_force.rollover and unused is not None:
+            cap = in_force.rollover_cap_bytes
+            rolled = unused if cap is None else min(unused, cap)
+        close = PeriodClose(
+            household=household,
+            period=period.key,
+            unused_bytes=unused,
+            rolled_bytes=rolled,
+            closed_at=now,
+        )
+        closes.append(close)
+        end = ends[household.pk]
+        if rolled:
+            allowance.left_bytes -= rolled
+            allowance.rolled_out_bytes += rolled
+            rolled_from.append((close, allowance))
+            rollovers.append(
+                (
+                    close,
+                    Bucket(
+                        household=household,
+                        kind=Bucket.Kind.ROLLOVER,
+                        zone=Zone.DOMESTIC,
+                        period=period.key,
+                        granted_bytes=rolled,
+                        left_bytes=rolled,
+                        valid_from=end,
+                        expires_at=household.calendar.start(
+                            period.shift(1 + in_force.rollover_months)
+                        ),
+                        note=f"Rolled over from {period.key}",
+                    ),
+                )
+            )
+        for candidate in expiring[household.pk]:
+            # The allowance is the same row as before, less what it just rolled out.
+            bucket = allowance if candidate.pk == allowance.pk else candidate
+            if bucket.left_bytes:
+                expired.append((close, bucket, bucket.left_bytes))
+                close.expired_bytes += bucket.left_bytes
+
+    PeriodClose.objects.bulk_create(closes, batch_size=BATCH_SIZE)
+    # Roll out in SQL, grouped by cap: one UPDATE per distinct cap rather than a CASE
+    # per row. The rows are locked, so SQL computes what was computed above.
+    by_cap = defaultdict(list)
+    for close, allowance in rolled_from:
+        by_cap[
+            _terms(terms, close.household, Period.parse(close.period)).rollover_cap_bytes
+        ].append(allowance.pk)
+    for cap, ids in by_cap.items():
+        rolled = F("left_bytes") if cap is None else Least(F("left_bytes"), Value(cap))
+        _update_in(
+            ids,
+            rolled_out_bytes=F("rolled_out_bytes") + rolled,
+            left_bytes=F("left_bytes") - rolled,
+        )
+    _update_in(
+        [b.pk for _, b, _ in expired],
+        expired_bytes=F("expired_bytes") + F("left_bytes"),
+        left_bytes=0,
+    )
+    Bucket.objects.bulk_create([b for _, b in rollovers], batch_size=BATCH_SIZE)
+    entries = [
+        LedgerEntry(
+            household_id=c.household_id,
+            bucket=a,
+            kind=Entry.ROLL_OUT,
+            bytes=c.rolled_bytes,
+            at=ends[c.household_id],
+            period_close=c,
+        )
+        for c, a in rolled_from
+    ]
+    entries += [grant_entries([b], Entry.ROLL_IN, close=c)[0] for c, b in rollovers]
+    entries += [
+        LedgerEntry(
+            household_id=c.household_id,
+            bucket=b,
+            kind=Entry.EXPIRY,
+            bytes=amount,
+            at=b.expires_at,
+            period_close=c,
+        )
+        for c, b, amount in expired
+    ]
+    LedgerEntry.objects.bulk_create(entries, batch_size=BATCH_SIZE)
+    return closes
+
+
+def _update_in(ids: list[int], **changes) -> None:
+    for start in range(0, len(ids), BATCH_SIZE):
+        Bucket.objects.filter(pk__in=ids[start : start + BATCH_SIZE]).update(**changes)
+
+
+def close_due(
+    households: list[Household],
+    *,
+    now: datetime,
+    through: Period | None = None,
+    terms: dict[int, list[Terms]] | None = None,
+) -> dict[int, list[PeriodClose]]:
+    """SPEC R4.5: close, oldest first, every period of each household whose grace has
+    passed at ``now`` (and no later than ``through``). The caller holds the locks.
+
+    Periods close in rounds, one period per household per round, so a household that
+    catches up on missed months closes them strictly in order.
+    """
+    terms = load_terms(households) if terms is None else terms
+    latest = dict(
+        PeriodClose.objects.filter(household__in=households)
+        .values("household_id")
+        .annotate(last=Max("period"))
+        .values_list("household_id", "last")
+    )
+    pending = {}
+    for household in households:
+        if household.pk not in terms:
+            continue  # no plan yet: nothing to account for
+        first = Period.parse(latest[household.pk]).next() if household.pk in latest else None
+        last = selectors.last_due(household, now)
+        if through is not None:
+            last = min(last, through)
+        pending[household.pk] = period_range(first or household.first_period, last)
+    closes = defaultdict(list)
+    by_pk = {h.pk: h for h in households}
+    rounds = max((len(p) for p in pending.values()), default=0)
+    for index in range(rounds):
+        pairs = [
+            (by_pk[pk], periods[index]) for pk, periods in pending.items() if len(periods) > index
+        ]
+        for close in _close_round(pairs, terms, now):
+            closes[close.household_id].append(close)
+    return closes
+
+
+def close_lazily(household: Household, *, before: Period, now: datetime) -> None:
+    """SPEC R4.6: recording usage or granting at a time in ``before`` first closes every
+    earlier period whose grace has passed. The caller holds the lock."""
+    close_due([household], now=now, through=before.previous())
+
+
+# --- the cron close ----------------------------------------------------------------------
+
+
+@dataclass
+class HouseholdCloseResult:
+    household: Household
+    closes: list[PeriodClose] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def rolled_bytes(self) -> int:
+        return sum(c.rolled_bytes for c in self.closes)
+
+    @property
+    def expired_bytes(self) -> int:
+        return sum(c.expired_bytes for c in self.closes)
+
+
+@dataclass
+class CloseReport:
+    results: list[HouseholdCloseResult]
+    dry_run: bool = False
+
+    @property
+    def closed(self) -> list[HouseholdCloseResult]:
+        return [r for r in self.results if r.closes]
+
+    @property
+    def failures(self) -> list[HouseholdCloseResult]:
+        return [r for r in self.results if r.error]
+
+    @property
+    def rolled_bytes(self) -> int:
+        return sum(r.rolled_bytes for r in self.results)
+
+    @property
+    def expired_bytes(self) -> int:
+        return sum(r.expired_bytes for r in self.results)
+
+
+def _close_batch(ids: list[int], *, now, through, dry_run) -> list[HouseholdCloseResult]:
+    with transaction.atomic(durable=True):
+        households = lock_households(ids)
+        terms = load_terms(households)
+        closes = close_due(households, now=now, through=through, terms=terms)
+        planned = [h for h in households if h.pk in terms]
+        open_through(planned, {h.pk: h.period_of(now) for h in planned}, terms)
+        if dry_run:
+            transaction.set_rollback(True)
+    return [HouseholdCloseResult(h, closes.get(h.pk, [])) for h in households]
+
+
+def close_periods(
+    *,
+    through: Period | None = None,
+    household: Household | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    batch_size: int = BATCH_SIZE,
+    progress=None,
+) -> CloseReport:
+    """SPEC R4: close every period whose grace has passed (no later than ``through``),
+    for every household or one, and open each household's current period (R1).
+
+    Households are closed in batches, each batch in one transaction. If a batch fails,
+    its households are closed again one by one, each in its own transaction, so a
+    household that fails keeps none of its close and the others still close. With
+    ``dry_run`` the same work runs and is rolled back, so the report shows exactly what
+    would be rolled and expired. ``progress(n)`` is called after each batch.
+    """
+    now = now or timezone.now()
+    households = Household.objects.order_by("pk")
+    if household is not None:
+        households = households.filter(pk=household.pk)
+    ids = list(households.values_list("pk", flat=True))
+    results = []
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start : start + batch_size]
+        try:
+            results += _close_batch(batch, now=now, through=through, dry_run=dry_run)
+        except (DatabaseError, ValidationError):
+            for pk in batch:
+                try:
+                    results += _close_batch([pk], now=now, through=through, dry_run=dry_run)
+                except (DatabaseError, ValidationError) as error:
+                    logger.exception("closing the periods of household #%s failed", pk)
+                    failed = Household.objects.get(pk=pk)
+                    results.append(HouseholdCloseResult(failed, error=str(error)))
+        if progress is not None:
+            progress(len(batch))
+    return CloseReport(results, dry_run=dry_run)

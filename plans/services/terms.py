@@ -1,0 +1,79 @@
+"""Plans and the terms in force per period (SPEC §1 "Plan", "Terms in force")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.errors import Refused
+from accounts.models import Household
+from plans import selectors
+from plans.models import Plan, Terms
+from plans.periods import Period
+from plans.services.lifecycle import lock_household
+
+
+def _clean_plan(plan: Plan) -> None:
+    try:
+        plan.full_clean(exclude=["household"])
+    except ValidationError as error:
+        name, messages = next(iter(error.message_dict.items()))
+        raise Refused(name, messages[0], getattr(plan, name, None)) from error
+
+
+def create_plan(household: Household, *, name: str, **terms) -> Plan:
+    plan = Plan(household=household, name=name, **terms)
+    _clean_plan(plan)
+    plan.save()
+    return plan
+
+
+def has_activity(household: Household) -> bool:
+    """Anything opened or closed: periods already accounted for."""
+    return bool(household.opened_through) or household.closes.exists()
+
+
+def first_changeable_period(household: Household, now: datetime) -> Period:
+    """The next period, and never one already opened; the start period while the
+    household has no activity."""
+    if not has_activity(household):
+        return household.first_period
+    candidate = household.period_of(now).next()
+    if household.opened_through:
+        candidate = max(candidate, Period.parse(household.opened_through).next())
+    return max(candidate, household.first_period)
+
+
+def set_plan(household: Household, plan: Plan, *, now: datetime | None = None) -> Terms:
+    """Put ``plan``'s terms in force for ``household`` from the first period that may
+    still change (see ``first_changeable_period``)."""
+    if plan.household_id != household.pk:
+        raise Refused("plan", "belongs to another household", plan)
+    now = now or timezone.now()
+    with transaction.atomic():
+        household = lock_household(household)
+        period = first_changeable_period(household, now)
+        terms, _ = Terms.objects.update_or_create(
+            household=household,
+            period=period.key,
+            defaults={"plan": plan, **plan.term_values()},
+        )
+    return terms
+
+
+def update_plan(plan: Plan, *, now: datetime | None = None, **changes) -> Plan:
+    """Edit a plan; the household using it gets the new terms from its next period."""
+    for name, value in changes.items():
+        if name not in (*Plan.TERM_FIELDS, "name", "monthly_price"):
+            raise Refused(name, "is not a plan field", value)
+        setattr(plan, name, value)
+    _clean_plan(plan)
+    with transaction.atomic():
+        plan.save()
+        current = selectors.latest_terms(plan.household)
+        if current is not None and current.plan_id == plan.pk:
+            set_plan(plan.household, plan, now=now)
+    return plan
