@@ -47,15 +47,6 @@ class UsageRecord(models.Model):
     def __str__(self) -> str:
         return f"{self.ref}: {self.bytes} bytes"
 
-    def same_content(self, *, member_id: int, started_at, bytes: int, zone: str) -> bool:
-        """SPEC §1: same member, same instant (whatever the offset), bytes and zone."""
-        return (
-            self.member_id == member_id
-            and self.started_at == started_at
-            and self.bytes == bytes
-            and self.zone == zone
-        )
-
 
 class Allocation(models.Model):
     """The part of a usage record drawn from one bucket."""

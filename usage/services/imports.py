@@ -1,0 +1,224 @@
+"""Importing the carrier's usage export (SPEC §3 ``import_usage``): all or nothing."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TextIO
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.errors import Refused
+from accounts.models import Household, Member
+from plans import selectors as plan_selectors
+from plans import services as plan_services
+from plans.models import Terms
+from usage.models import UsageRecord
+from usage.services.recording import (
+    Usage,
+    allocate,
+    check_against_accounts,
+    check_input,
+    derive_ref,
+    same_content,
+)
+
+COLUMNS = ("household", "username", "started_at", "bytes", "zone", "ref")
+_DIGITS = re.compile(r"[0-9]+")
+CHUNK = 500
+
+
+class ImportRefused(Exception):
+    """The file has bad rows: nothing was imported. ``problems`` lists each of them as
+    ``line N: field: reason (value)``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(f"{len(problems)} problem(s); nothing imported")
+        self.problems = problems
+
+
+@dataclass(slots=True)
+class Row:
+    line: int
+    household: str
+    username: str
+    started_at: str
+    bytes: str
+    zone: str
+    ref: str
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    duplicates: int = 0
+    bytes_by_household: dict[str, int] = field(default_factory=dict)
+    covered_by_household: dict[str, int] = field(default_factory=dict)
+    overage_by_household: dict[str, int] = field(default_factory=dict)
+    dry_run: bool = False
+
+
+def read_rows(stream: TextIO) -> list[Row]:
+    """Read the CSV (header required, columns in any order). Refuses a bad header."""
+    reader = csv.reader(stream)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportRefused(["line 1: header: is missing (empty file)"]) from None
+    except csv.Error as error:
+        raise ImportRefused([f"line 1: header: is not valid CSV ({error})"]) from None
+    names = [name.strip().lstrip("\ufeff") for name in header]
+    problems = [f"line 1: header: unknown column ({name})" for name in names if name not in COLUMNS]
+    problems += [
+        f"line 1: header: column missing ({name})" for name in COLUMNS if name not in names
+    ]
+    problems += [
+        f"line 1: header: column repeated ({name})"
+        for name in sorted(set(names))
+        if names.count(name) > 1
+    ]
+    if problems:
+        raise ImportRefused(problems)
+    index = {name: names.index(name) for name in COLUMNS}
+    rows, problems = [], []
+    try:
+        for values in reader:
+            if not values or all(not v.strip() for v in values):
+                continue  # blank lines carry nothing
+            if len(values) != len(names):
+                problems.append(
+                    f"line {reader.line_num}: row: has {len(values)} fields, the header "
+                    f"has {len(names)} ({','.join(values)[:60]})"
+                )
+                continue
+            rows.append(Row(reader.line_num, *(values[index[n]].strip() for n in COLUMNS)))
+    except csv.Error as error:
+        problems.append(f"line {reader.line_num}: row: is not valid CSV ({error})")
+    if problems:
+        raise ImportRefused(problems)
+    return rows
+
+
+def _parse(row: Row, members: dict, households: dict) -> Usage:
+    """Turn one row into a ``Usage``, or raise ``Refused`` for its first problem."""
+    household = households.get(row.household)
+    if household is None:
+        raise Refused("household", "no such household", row.household)
+    member = members.get((household.pk, row.username))
+    if member is None:
+        raise Refused("username", f"is not a member of household {household.slug}", row.username)
+    try:
+        started_at = datetime.fromisoformat(row.started_at)
+    except ValueError:
+        raise Refused("started_at", "must be an ISO 8601 date and time", row.started_at) from None
+    if timezone.is_naive(started_at):
+        raise Refused("started_at", "must include a UTC offset", row.started_at)
+    if not _DIGITS.fullmatch(row.bytes):
+        raise Refused("bytes", "must be plain digits", row.bytes)
+    amount = int(row.bytes)
+    check_input(bytes=amount, zone=row.zone, ref=row.ref or None)
+    ref = row.ref or derive_ref(
+        username=row.username, started_at=started_at, bytes=amount, zone=row.zone
+    )
+    return Usage(
+        member=member, started_at=started_at, bytes=amount, zone=row.zone, ref=ref, line=row.line
+    )
+
+
+def import_usage(
+    rows: list[Row], *, dry_run: bool = False, now: datetime | None = None
+) -> ImportReport:
+    """Validate every row, then record them all in one transaction, or nothing.
+
+    Rows whose ``ref`` was already recorded (or appears earlier in the file) with the
+    same content are skipped and counted; with other content they are refused. With
+    ``dry_run`` the whole import runs and is rolled back, so the report is exact.
+    """
+    now = now or timezone.now()
+    slugs = {row.household for row in rows}
+    households = {h.slug: h for h in Household.objects.filter(slug__in=slugs)}
+    members = {
+        (m.household_id, m.user.username): m
+        for m in Member.objects.filter(household__in=households.values()).select_related(
+            "user", "household"
+        )
+    }
+    problems: list[str] = []
+    usages: list[Usage] = []
+    for row in rows:
+        try:
+            usages.append(_parse(row, members, households))
+        except Refused as error:
+            problems.append(f"line {row.line}: {error}")
+    if problems:
+        raise ImportRefused(problems)
+
+    report = ImportReport(dry_run=dry_run)
+    with transaction.atomic(durable=True):
+        locked = {
+            h.pk: h for h in plan_services.lock_households([h.pk for h in households.values()])
+        }
+        fresh, report.duplicates = _check_accounts(usages, locked, now, problems)
+        if problems:
+            raise ImportRefused(problems)
+        by_household = defaultdict(list)
+        for usage in fresh:
+            by_household[usage.member.household_id].append(usage)
+        for pk, group in by_household.items():
+            household = locked[pk]
+            records = allocate(household, group, now=now)
+            report.imported += len(records)
+            report.bytes_by_household[household.slug] = sum(r.bytes for r in records)
+            report.covered_by_household[household.slug] = sum(r.covered_bytes for r in records)
+            report.overage_by_household[household.slug] = sum(r.overage_bytes for r in records)
+        if dry_run:
+            transaction.set_rollback(True)
+    return report
+
+
+def _check_accounts(usages: list[Usage], households: dict, now, problems: list[str]):
+    """SPEC R5 against the recorded state: replays, refs, members, times, closes."""
+    recorded = {}
+    for pk in households:
+        refs = [u.ref for u in usages if u.member.household_id == pk]
+        for start in range(0, len(refs), CHUNK):
+            for record in UsageRecord.objects.filter(
+                household_id=pk, ref__in=refs[start : start + CHUNK]
+            ):
+                recorded[pk, record.ref] = record
+    closed = {h.pk: plan_selectors.last_closed(h) for h in households.values()}
+    planned = set(
+        Terms.objects.filter(household__in=households).values_list("household_id", flat=True)
+    )
+    seen: dict[tuple[int, str], Usage] = {}
+    fresh, duplicates = [], 0
+    for usage in sorted(usages, key=lambda u: u.line):
+        household = households[usage.member.household_id]
+        key = (household.pk, usage.ref)
+        try:
+            if key in recorded:
+                if not same_content(recorded[key], usage):
+                    raise Refused("ref", "was already recorded with different content", usage.ref)
+                duplicates += 1
+                continue
+            if key in seen:
+                earlier = seen[key]
+                if not same_content(earlier, usage):
+                    raise Refused(
+                        "ref", f"is used on line {earlier.line} with different content", usage.ref
+                    )
+                duplicates += 1
+                continue
+            check_against_accounts(household, usage, now=now, last_closed=closed[household.pk])
+            if household.pk not in planned:
+                raise Refused("household", "has no plan yet", household.slug)
+        except Refused as error:
+            problems.append(f"line {usage.line}: {error}")
+            continue
+        seen[key] = usage
+        fresh.append(usage)
+    return fresh, duplicates

@@ -1,0 +1,278 @@
+"""Recording usage and allocating it to buckets (SPEC R3, R5).
+
+``allocate`` is the one place where usage meets buckets: a single manual entry and a
+carrier import of many rows both go through it, under the household lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from accounts.errors import Refused, require_bytes, require_choice
+from accounts.models import MAX_BYTES, Household, Member
+from plans import selectors as plan_selectors
+from plans import services as plan_services
+from plans.models import Bucket, LedgerEntry, Zone
+from usage.models import Allocation, UsageRecord
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+BATCH_SIZE = 1000
+
+
+@dataclass(slots=True)
+class Usage:
+    """One usage record to be recorded (validated input)."""
+
+    member: Member
+    started_at: datetime
+    bytes: int
+    zone: str
+    ref: str
+    line: int = 0  # where it came from, for imports
+
+    @property
+    def member_id(self) -> int:
+        return self.member.pk
+
+
+def derive_ref(*, username: str, started_at: datetime, bytes: int, zone: str) -> str:
+    """A stable ``ref`` for a record that came without one: the same content (SPEC §1)
+    always gives the same ref, so a replayed entry is recognised."""
+    instant = started_at.astimezone(UTC).isoformat()
+    digest = hashlib.sha256(f"{username}|{instant}|{bytes}|{zone}".encode()).hexdigest()
+    return f"auto-{digest[:32]}"
+
+
+def check_input(*, bytes: object, zone: object, ref: object) -> None:
+    """SPEC R5, the checks that need no database."""
+    require_bytes("bytes", bytes, minimum=1, maximum=MAX_BYTES)
+    require_choice("zone", zone, list(Zone.values))
+    if ref is not None and (not isinstance(ref, str) or not 1 <= len(ref) <= 200):
+        raise Refused("ref", "must be text of 1 to 200 characters", ref)
+
+
+def same_content(one: UsageRecord | Usage, other: UsageRecord | Usage) -> bool:
+    """SPEC §1: same member, same instant (whatever the offset), bytes and zone."""
+    return (
+        one.member_id == other.member_id
+        and one.started_at == other.started_at
+        and one.bytes == other.bytes
+        and one.zone == other.zone
+    )
+
+
+def check_against_accounts(
+    household: Household, usage: Usage, *, now: datetime, last_closed
+) -> None:
+    """SPEC R5, the checks against the household's state (after the ref check)."""
+    member, at = usage.member, usage.started_at
+    if member.household_id != household.pk:
+        raise Refused("member", f"is not in household {household.slug}", member.username)
+    if not member.active:
+        raise Refused("member", "is not active", member.username)
+    if at > now + FUTURE_TOLERANCE:
+        raise Refused("started_at", "is more than 5 minutes in the future", at.isoformat())
+    period = household.period_of(at)
+    plan_services.refuse_before_start(household, period, "started_at", at)
+    if last_closed is not None and period <= last_closed:
+        raise Refused(
+            "started_at", f"falls in period {period.key}, which is closed", at.isoformat()
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Draw:
+    bucket: Bucket
+    bytes: int
+
+
+def draw(buckets: list[Bucket], bytes: int, *, limit: int | None = None) -> tuple[list[Draw], int]:
+    """SPEC R3.3–R3.4: take ``bytes`` greedily from ``buckets`` (already in allocation
+    order), covering at most ``limit`` bytes when a blocking cap applies. Returns the
+    draws and the overage, and updates the buckets' balances in memory."""
+    wanted = bytes if limit is None else min(bytes, limit)
+    draws = []
+    for bucket in buckets:
+        if wanted == 0:
+            break
+        take = wanted if bucket.left_bytes is None else min(wanted, bucket.left_bytes)
+        if take == 0:
+            continue
+        if bucket.left_bytes is not None:
+            bucket.left_bytes -= take
+        bucket.allocated_bytes += take
+        draws.append(Draw(bucket, take))
+        wanted -= take
+    return draws, bytes - sum(d.bytes for d in draws)
+
+
+def cap_rooms(members: list[Member], period_key: str) -> dict[int, int]:
+    """SPEC R3.3: how much more the pool may still cover for each member with a blocking
+    cap in the period (all zones, all kinds of bucket)."""
+    blocking = [
+        m
+        for m in members
+        if m.cap_action == Member.CapAction.BLOCK and m.monthly_cap_bytes is not None
+    ]
+    if not blocking:
+        return {}
+    covered = dict(
+        UsageRecord.objects.filter(member__in=blocking, period=period_key)
+        .values("member_id")
+        .annotate(total=Sum("covered_bytes"))
+        .values_list("member_id", "total")
+    )
+    return {m.pk: max(0, m.monthly_cap_bytes - (covered.get(m.pk) or 0)) for m in blocking}
+
+
+def allocate(household: Household, usages: list[Usage], *, now: datetime) -> list[UsageRecord]:
+    """Record validated ``usages`` of one household in time order (file order for equal
+    times, SPEC R3.5), each against the buckets eligible at its own instant (R3).
+
+    Before the usage of a period is recorded, earlier periods whose grace has passed are
+    closed (R4.6) and the period is opened (R1). The caller holds the household lock.
+    """
+    usages = sorted(usages, key=lambda u: (u.started_at, u.line))
+    records = []
+    for period, group in groupby(usages, key=lambda u: household.period_of(u.started_at)):
+        group = list(group)
+        plan_services.close_lazily(household, before=period, now=now)
+        plan_services.open_periods(household, period)
+        records += _allocate_period(household, period, group, now=now)
+    return records
+
+
+def _allocate_period(household, period, usages: list[Usage], *, now) -> list[UsageRecord]:
+    terms = plan_selectors.terms_for(household, period)
+    first, last = usages[0].started_at, usages[-1].started_at
+    candidates = Bucket.objects.filter(
+        household=household, valid_from__lte=last, expires_at__gt=first
+    ).filter(Q(left_bytes__gt=0) | Q(left_bytes__isnull=True))
+    ordered = {
+        zone: plan_selectors.allocation_order(
+            [b for b in candidates if b.zone == zone],
+            consumption_order=terms.consumption_order,
+            zone=zone,
+        )
+        for zone in {u.zone for u in usages}
+    }
+    rooms = cap_rooms(list({u.member.pk: u.member for u in usages}.values()), period.key)
+    records, draws = [], []
+    for usage in usages:
+        at = usage.started_at
+        eligible = [
+            b
+            for b in ordered[usage.zone]
+            if b.valid_from <= at < b.expires_at and (b.left_bytes is None or b.left_bytes > 0)
+        ]
+        room = rooms.get(usage.member.pk)
+        taken, overage = draw(eligible, usage.bytes, limit=room)
+        covered = usage.bytes - overage
+        if room is not None:
+            rooms[usage.member.pk] = room - covered
+        records.append(
+            UsageRecord(
+                household=household,
+                member=usage.member,
+                ref=usage.ref,
+                started_at=at,
+                period=period.key,
+                zone=usage.zone,
+                bytes=usage.bytes,
+                covered_bytes=covered,
+                overage_bytes=overage,
+                recorded_at=now,
+            )
+        )
+        draws.append(taken)
+    _write(records, draws)
+    return records
+
+
+def _write(records: list[UsageRecord], draws: list[list[Draw]]) -> None:
+    """Store records, their allocations, ledger entries and the bucket balances."""
+    UsageRecord.objects.bulk_create(records, batch_size=BATCH_SIZE)
+    allocations, entries = [], []
+    moved = defaultdict(int)
+    for record, taken in zip(records, draws, strict=True):
+        for d in taken:
+            allocations.append(Allocation(record=record, bucket=d.bucket, bytes=d.bytes))
+            entries.append(
+                LedgerEntry(
+                    household_id=record.household_id,
+                    bucket=d.bucket,
+                    kind=LedgerEntry.Kind.ALLOCATION,
+                    bytes=d.bytes,
+                    at=record.started_at,
+                    usage_record_id=record.pk,
+                )
+            )
+            moved[d.bucket.pk] += d.bytes
+    Allocation.objects.bulk_create(allocations, batch_size=BATCH_SIZE)
+    LedgerEntry.objects.bulk_create(entries, batch_size=BATCH_SIZE)
+    for pk, amount in moved.items():
+        Bucket.objects.filter(pk=pk).update(
+            allocated_bytes=F("allocated_bytes") + amount, left_bytes=F("left_bytes") - amount
+        )
+
+
+def record_usage(
+    member: Member,
+    *,
+    bytes: int,
+    zone: str = Zone.DOMESTIC,
+    at: datetime | None = None,
+    ref: str | None = None,
+    now: datetime | None = None,
+) -> UsageRecord:
+    """Record ``bytes`` used by ``member`` at ``at`` (default now) and allocate them.
+
+    SPEC R5 validation first (a ref already recorded with the same content returns that
+    record, with ``replayed`` set), then R4.6 lazy closing, R1 opening and R3 allocation,
+    all in one transaction under the household lock.
+    """
+    now = now or timezone.now()
+    check_input(bytes=bytes, zone=zone, ref=ref)
+    at = plan_services.as_aware(member.household, at or now, "started_at")
+    ref = ref or derive_ref(username=member.username, started_at=at, bytes=bytes, zone=zone)
+    usage = Usage(member=member, started_at=at, bytes=bytes, zone=zone, ref=ref)
+    try:
+        with transaction.atomic(durable=True):
+            household = plan_services.lock_household(member.household)
+            if replay := _replay(household, usage):
+                return replay
+            member.refresh_from_db(
+                fields=["active", "household", "monthly_cap_bytes", "cap_action"]
+            )
+            check_against_accounts(
+                household, usage, now=now, last_closed=plan_selectors.last_closed(household)
+            )
+            plan_services.require_plan(household)
+            [record] = allocate(household, [usage], now=now)
+    except IntegrityError:
+        # Only possible if another writer slipped the same ref in: look it up again.
+        if replay := _replay(member.household, usage):
+            return replay
+        raise
+    record.replayed = False
+    return record
+
+
+def _replay(household: Household, usage: Usage) -> UsageRecord | None:
+    """SPEC R5: a ref already recorded with the same content is a no-op; with other
+    content it is refused."""
+    found = UsageRecord.objects.filter(household=household, ref=usage.ref).first()
+    if found is None:
+        return None
+    if not same_content(found, usage):
+        raise Refused("ref", "was already recorded with different content", usage.ref)
+    found.replayed = True
+    return found
