@@ -13,16 +13,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.errors import Refused
-from accounts.models import Household, Member
+from accounts.models import MAX_BYTES, Household, Member
 from plans import selectors as plan_selectors
 from plans import services as plan_services
-from plans.models import Terms
+from plans.models import Terms, Zone
 from usage.models import UsageRecord
 from usage.services.recording import (
     Usage,
     allocate,
     check_against_accounts,
-    check_input,
     derive_ref,
     same_content,
 )
@@ -103,30 +102,48 @@ def read_rows(stream: TextIO) -> list[Row]:
     return rows
 
 
-def _parse(row: Row, members: dict, households: dict) -> Usage:
-    """Turn one row into a ``Usage``, or raise ``Refused`` for its first problem."""
+def _parse(row: Row, members: dict, households: dict) -> tuple[Usage | None, list[str]]:
+    """Turn one row into a ``Usage``; list every problem of the row otherwise."""
+    problems = []
+
+    def refuse(field_name: str, reason: str, value: str) -> None:
+        problems.append(f"line {row.line}: {field_name}: {reason} ({value})")
+
     household = households.get(row.household)
+    member = None
     if household is None:
-        raise Refused("household", "no such household", row.household)
-    member = members.get((household.pk, row.username))
-    if member is None:
-        raise Refused("username", f"is not a member of household {household.slug}", row.username)
+        refuse("household", "no such household", row.household)
+    else:
+        member = members.get((household.pk, row.username))
+        if member is None:
+            refuse("username", f"is not a member of household {household.slug}", row.username)
+    started_at = None
     try:
         started_at = datetime.fromisoformat(row.started_at)
     except ValueError:
-        raise Refused("started_at", "must be an ISO 8601 date and time", row.started_at) from None
-    if timezone.is_naive(started_at):
-        raise Refused("started_at", "must include a UTC offset", row.started_at)
+        refuse("started_at", "must be an ISO 8601 date and time", row.started_at)
+    if started_at is not None and timezone.is_naive(started_at):
+        refuse("started_at", "must include a UTC offset", row.started_at)
+    amount = None
     if not _DIGITS.fullmatch(row.bytes):
-        raise Refused("bytes", "must be plain digits", row.bytes)
-    amount = int(row.bytes)
-    check_input(bytes=amount, zone=row.zone, ref=row.ref or None)
+        refuse("bytes", "must be plain digits", row.bytes)
+    else:
+        amount = int(row.bytes)
+        if not 1 <= amount <= MAX_BYTES:
+            refuse("bytes", "must be from 1 to 10^13 bytes", row.bytes)
+    if row.zone not in Zone.values:
+        refuse("zone", "must be one of " + ", ".join(Zone.values), row.zone)
+    if len(row.ref) > 200:
+        refuse("ref", "must be at most 200 characters", row.ref[:40] + "…")
+    if problems:
+        return None, problems
     ref = row.ref or derive_ref(
         username=row.username, started_at=started_at, bytes=amount, zone=row.zone
     )
-    return Usage(
+    usage = Usage(
         member=member, started_at=started_at, bytes=amount, zone=row.zone, ref=ref, line=row.line
     )
+    return usage, []
 
 
 def import_usage(
@@ -150,12 +167,10 @@ def import_usage(
     problems: list[str] = []
     usages: list[Usage] = []
     for row in rows:
-        try:
-            usages.append(_parse(row, members, households))
-        except Refused as error:
-            problems.append(f"line {row.line}: {error}")
-    if problems:
-        raise ImportRefused(problems)
+        usage, row_problems = _parse(row, members, households)
+        problems += row_problems
+        if usage is not None:
+            usages.append(usage)
 
     report = ImportReport(dry_run=dry_run)
     with transaction.atomic(durable=True):
@@ -164,7 +179,7 @@ def import_usage(
         }
         fresh, report.duplicates = _check_accounts(usages, locked, now, problems)
         if problems:
-            raise ImportRefused(problems)
+            raise ImportRefused(sorted(problems, key=lambda p: int(p.split()[1].rstrip(":"))))
         by_household = defaultdict(list)
         for usage in fresh:
             by_household[usage.member.household_id].append(usage)

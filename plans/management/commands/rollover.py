@@ -1,0 +1,93 @@
+import sys
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import Household
+from accounts.selectors import household_by_slug
+from accounts.units import format_bytes
+from plans.periods import Period
+from plans.services import close_periods
+
+PROGRESS_FROM = 300  # households: below this a run is quick enough to need no bar
+
+
+def amount(value: int) -> str:
+    return f"{format_bytes(value)} ({value} bytes)"
+
+
+class ProgressBar:
+    """A one-line bar on the terminal's standard error, redrawn in place."""
+
+    def __init__(self, total: int, stream) -> None:
+        self.total, self.done, self.stream = total, 0, stream
+
+    def __call__(self, count: int) -> None:
+        self.done += count
+        filled = 40 * self.done // max(self.total, 1)
+        self.stream.write(f"\r[{'#' * filled}{'.' * (40 - filled)}] {self.done}/{self.total}")
+        if self.done >= self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+class Command(BaseCommand):
+    help = (
+        "Close every period whose grace has passed (the month-end rollover), catching up "
+        "on missed runs, and open every household's current period. Run it daily from cron; "
+        "it is idempotent and safe on several hosts at once."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--through", metavar="YYYY-MM", help="Close no period after this one.")
+        parser.add_argument("--household", metavar="SLUG", help="Only this household.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Show what would be rolled and expired."
+        )
+
+    def handle(self, *args, through=None, household=None, dry_run=False, **options):
+        verbosity = options["verbosity"]
+        try:
+            through = Period.parse(through) if through else None
+        except ValueError as error:
+            raise CommandError(f"--through: {error}") from None
+        try:
+            household = household_by_slug(household) if household else None
+        except ValidationError as error:
+            raise CommandError(str(error)) from None
+        total = 1 if household else Household.objects.count()
+        progress = None
+        if verbosity > 0 and total > PROGRESS_FROM and sys.stderr.isatty():
+            progress = ProgressBar(total, sys.stderr)
+
+        report = close_periods(
+            through=through, household=household, dry_run=dry_run, progress=progress
+        )
+
+        would = "would close" if dry_run else "closed"
+        if verbosity > 0:
+            for result in report.closed:
+                periods = "; ".join(
+                    f"{c.period} rolled {amount(c.rolled_bytes)}, expired {amount(c.expired_bytes)}"
+                    for c in result.closes
+                )
+                self.stdout.write(f"{result.household.slug}: {would} {periods}")
+        for result in report.failures:
+            self.stderr.write(f"{result.household.slug}: failed, nothing closed: {result.error}")
+        if verbosity > 0:
+            prefix = "Dry run, nothing written: " if dry_run else ""
+            if not report.closed and not report.failures:
+                self.stdout.write(
+                    f"{prefix}Nothing to close: every ended period is closed or in its grace."
+                )
+            else:
+                periods = sum(len(r.closes) for r in report.closed)
+                rolled, expired = amount(report.rolled_bytes), amount(report.expired_bytes)
+                self.stdout.write(
+                    f"{prefix}{len(report.closed)} household(s) {would} ({periods} period(s)), "
+                    f"rolled {rolled}, expired {expired}, {len(report.failures)} failed."
+                )
+        if report.failures:
+            raise CommandError(
+                f"{len(report.failures)} household(s) failed to close.", returncode=1
+            )

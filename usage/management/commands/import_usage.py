@@ -1,0 +1,59 @@
+import io
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.units import format_bytes
+from usage.services import ImportRefused, import_usage, read_rows
+
+
+class Command(BaseCommand):
+    help = (
+        "Import the carrier's usage export (CSV: household,username,started_at,bytes,zone,ref). "
+        "All or nothing: any bad row and nothing is imported."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="The CSV file, or - for standard input.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Check and allocate, then write nothing."
+        )
+
+    def handle(self, *args, file, dry_run=False, **options):
+        try:
+            rows = self._read(file)
+            report = import_usage(rows, dry_run=dry_run)
+        except ImportRefused as refused:
+            for problem in refused.problems:
+                self.stderr.write(problem)
+            raise CommandError(
+                f"Nothing imported: {len(refused.problems)} problem(s) in {file}.", returncode=1
+            ) from None
+        if options["verbosity"] == 0:
+            return
+        prefix = "Dry run, nothing written: would import" if dry_run else "Imported"
+        self.stdout.write(
+            f"{prefix} {report.imported} record(s); skipped {report.duplicates} already recorded."
+        )
+        for slug, used in sorted(report.bytes_by_household.items()):
+            overage = report.overage_by_household[slug]
+            self.stdout.write(
+                f"  {slug}: {format_bytes(used)} ({used} bytes), "
+                f"overage {format_bytes(overage)} ({overage} bytes)"
+            )
+
+    def _read(self, file: str):
+        try:
+            if file == "-":
+                stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
+                return read_rows(stream)
+            with open(file, encoding="utf-8-sig", newline="") as stream:
+                return read_rows(stream)
+        except FileNotFoundError:
+            raise CommandError(f"file: no such file ({file})") from None
+        except IsADirectoryError:
+            raise CommandError(f"file: is a directory ({file})") from None
+        except PermissionError:
+            raise CommandError(f"file: cannot be read ({file})") from None
+        except UnicodeDecodeError as error:
+            raise CommandError(f"file: is not UTF-8 text ({file}: {error.reason})") from None
