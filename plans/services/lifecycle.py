@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
-from django.db.models import F, Max, Value
-from django.db.models.functions import Least
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from accounts.errors import Refused
@@ -45,7 +44,12 @@ def lock_household(household: Household) -> Household:
 
 def lock_households(ids: list[int]) -> list[Household]:
     """Lock many households in primary-key order, the one order that cannot deadlock."""
-    return list(Household.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    ids = sorted(ids)
+    locked = []
+    for start in range(0, len(ids), BATCH_SIZE):
+        page = ids[start : start + BATCH_SIZE]
+        locked += Household.objects.select_for_update().filter(pk__in=page).order_by("pk")
+    return locked
 
 
 def load_terms(households: list[Household]) -> dict[int, list[Terms]]:
@@ -75,6 +79,54 @@ def grant_entries(buckets: list[Bucket], kind: str = Entry.GRANT, close=None) ->
         )
         for b in buckets
     ]
+
+
+# --- balances -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """Bytes leaving one bucket: allocated to usage, rolled out, or expired."""
+
+    allocated: int = 0
+    rolled_out: int = 0
+    expired: int = 0
+
+    def __add__(self, other: Move) -> Move:
+        return Move(
+            self.allocated + other.allocated,
+            self.rolled_out + other.rolled_out,
+            self.expired + other.expired,
+        )
+
+
+def move_bytes(moves: dict[int, Move]) -> None:
+    """Apply ``moves`` (bucket id -> Move) to the stored balances: each figure grows by
+    its amount and ``left_bytes`` shrinks by their sum (an unlimited bucket's stays
+    empty). One statement per few hundred buckets instead of one per bucket; the caller
+    holds the household locks and writes the matching ledger entries."""
+    table = connection.ops.quote_name(Bucket._meta.db_table)
+    items = [(pk, m) for pk, m in moves.items() if m.allocated or m.rolled_out or m.expired]
+    for start in range(0, len(items), BATCH_SIZE):
+        chunk = items[start : start + BATCH_SIZE]
+        row = "(CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT))"
+        params = [v for pk, m in chunk for v in (pk, m.allocated, m.rolled_out, m.expired)]
+
+        def moved(expression: str) -> str:
+            return f"(SELECT {expression} FROM moves WHERE moves.id = {table}.id)"  # noqa: S608
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH moves (id, allocated, rolled_out, expired) AS "  # noqa: S608 - no input in the SQL text
+                f"(VALUES {', '.join([row] * len(chunk))}) "
+                f"UPDATE {table} SET "
+                f"allocated_bytes = allocated_bytes + {moved('allocated')}, "
+                f"rolled_out_bytes = rolled_out_bytes + {moved('rolled_out')}, "
+                f"expired_bytes = expired_bytes + {moved('expired')}, "
+                f"left_bytes = left_bytes - {moved('allocated + rolled_out + expired')} "
+                f"WHERE id IN (SELECT id FROM moves)",
+                params,
+            )
 
 
 # --- R1: opening -----------------------------------------------------------------------
@@ -217,25 +269,10 @@ def _close_round(
                 close.expired_bytes += bucket.left_bytes
 
     PeriodClose.objects.bulk_create(closes, batch_size=BATCH_SIZE)
-    # Roll out in SQL, grouped by cap: one UPDATE per distinct cap rather than a CASE
-    # per row. The rows are locked, so SQL computes what was computed above.
-    by_cap = defaultdict(list)
-    for close, allowance in rolled_from:
-        by_cap[
-            _terms(terms, close.household, Period.parse(close.period)).rollover_cap_bytes
-        ].append(allowance.pk)
-    for cap, ids in by_cap.items():
-        rolled = F("left_bytes") if cap is None else Least(F("left_bytes"), Value(cap))
-        _update_in(
-            ids,
-            rolled_out_bytes=F("rolled_out_bytes") + rolled,
-            left_bytes=F("left_bytes") - rolled,
-        )
-    _update_in(
-        [b.pk for _, b, _ in expired],
-        expired_bytes=F("expired_bytes") + F("left_bytes"),
-        left_bytes=0,
-    )
+    moves = {a.pk: Move(rolled_out=c.rolled_bytes) for c, a in rolled_from}
+    for _, bucket, amount in expired:
+        moves[bucket.pk] = moves.get(bucket.pk, Move()) + Move(expired=amount)
+    move_bytes(moves)
     Bucket.objects.bulk_create([b for _, b in rollovers], batch_size=BATCH_SIZE)
     entries = [
         LedgerEntry(
@@ -262,11 +299,6 @@ def _close_round(
     ]
     LedgerEntry.objects.bulk_create(entries, batch_size=BATCH_SIZE)
     return closes
-
-
-def _update_in(ids: list[int], **changes) -> None:
-    for start in range(0, len(ids), BATCH_SIZE):
-        Bucket.objects.filter(pk__in=ids[start : start + BATCH_SIZE]).update(**changes)
 
 
 def close_due(

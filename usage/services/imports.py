@@ -60,6 +60,16 @@ class ImportReport:
     overage_by_household: dict[str, int] = field(default_factory=dict)
     dry_run: bool = False
 
+    def add(self, record: UsageRecord) -> None:
+        slug = record.household.slug
+        self.imported += 1
+        for figures, value in (
+            (self.bytes_by_household, record.bytes),
+            (self.covered_by_household, record.covered_bytes),
+            (self.overage_by_household, record.overage_bytes),
+        ):
+            figures[slug] = figures.get(slug, 0) + value
+
 
 def read_rows(stream: TextIO) -> list[Row]:
     """Read the CSV (header required, columns in any order). Refuses a bad header."""
@@ -182,14 +192,12 @@ def import_usage(
             raise ImportRefused(sorted(problems, key=lambda p: int(p.split()[1].rstrip(":"))))
         by_household = defaultdict(list)
         for usage in fresh:
-            by_household[usage.member.household_id].append(usage)
-        for pk, group in by_household.items():
-            household = locked[pk]
-            records = allocate(household, group, now=now)
-            report.imported += len(records)
-            report.bytes_by_household[household.slug] = sum(r.bytes for r in records)
-            report.covered_by_household[household.slug] = sum(r.covered_bytes for r in records)
-            report.overage_by_household[household.slug] = sum(r.overage_bytes for r in records)
+            by_household[locked[usage.member.household_id]].append(usage)
+        households = list(by_household)
+        for start in range(0, len(households), CHUNK):
+            chunk = {h: by_household[h] for h in households[start : start + CHUNK]}
+            for record in allocate(chunk, now=now):
+                report.add(record)
         if dry_run:
             transaction.set_rollback(True)
     return report

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from accounts.errors import Refused, require_bytes, require_choice
@@ -21,6 +21,8 @@ from accounts.models import MAX_BYTES, Household, Member
 from plans import selectors as plan_selectors
 from plans import services as plan_services
 from plans.models import Bucket, LedgerEntry, Zone
+from plans.periods import Period
+from plans.services.lifecycle import Move
 from usage.models import Allocation, UsageRecord
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -133,66 +135,85 @@ def cap_rooms(members: list[Member], period_key: str) -> dict[int, int]:
     return {m.pk: max(0, m.monthly_cap_bytes - (covered.get(m.pk) or 0)) for m in blocking}
 
 
-def allocate(household: Household, usages: list[Usage], *, now: datetime) -> list[UsageRecord]:
-    """Record validated ``usages`` of one household in time order (file order for equal
-    times, SPEC R3.5), each against the buckets eligible at its own instant (R3).
+def allocate(usages: dict[Household, list[Usage]], *, now: datetime) -> list[UsageRecord]:
+    """Record validated usages of one or more households, each household's in time order
+    (file order for equal times, SPEC R3.5), each against the buckets eligible at its own
+    instant (R3). The caller holds the households' locks.
 
-    Before the usage of a period is recorded, earlier periods whose grace has passed are
-    closed (R4.6) and the period is opened (R1). The caller holds the household lock.
+    Period by period: earlier periods whose grace has passed are closed first (R4.6),
+    the period is opened (R1), then its usage is allocated and written, for all the
+    households at once.
     """
-    usages = sorted(usages, key=lambda u: (u.started_at, u.line))
+    by_period: dict[Period, dict[Household, list[Usage]]] = defaultdict(dict)
+    for household, own in usages.items():
+        own = sorted(own, key=lambda u: (u.started_at, u.line))
+        for period, group in groupby(own, key=lambda u: household.period_of(u.started_at)):
+            by_period[period][household] = list(group)
     records = []
-    for period, group in groupby(usages, key=lambda u: household.period_of(u.started_at)):
-        group = list(group)
-        plan_services.close_lazily(household, before=period, now=now)
-        plan_services.open_periods(household, period)
-        records += _allocate_period(household, period, group, now=now)
+    for period in sorted(by_period):
+        part = by_period[period]
+        households = list(part)
+        terms = plan_services.load_terms(households)
+        plan_services.close_due(households, now=now, through=period.previous(), terms=terms)
+        plan_services.open_through(
+            households, dict.fromkeys([h.pk for h in households], period), terms
+        )
+        records += _allocate_period(part, period, terms, now=now)
     return records
 
 
-def _allocate_period(household, period, usages: list[Usage], *, now) -> list[UsageRecord]:
-    terms = plan_selectors.terms_for(household, period)
-    first, last = usages[0].started_at, usages[-1].started_at
-    candidates = Bucket.objects.filter(
-        household=household, valid_from__lte=last, expires_at__gt=first
-    ).filter(Q(left_bytes__gt=0) | Q(left_bytes__isnull=True))
-    ordered = {
-        zone: plan_selectors.allocation_order(
-            [b for b in candidates if b.zone == zone],
-            consumption_order=terms.consumption_order,
-            zone=zone,
-        )
-        for zone in {u.zone for u in usages}
-    }
-    rooms = cap_rooms(list({u.member.pk: u.member for u in usages}.values()), period.key)
+def _allocate_period(
+    part: dict[Household, list[Usage]], period, terms, *, now
+) -> list[UsageRecord]:
+    households = list(part)
+    first = min(u.started_at for own in part.values() for u in own)
+    last = max(u.started_at for own in part.values() for u in own)
+    candidates = defaultdict(list)
+    for bucket in Bucket.objects.filter(
+        Q(left_bytes__gt=0) | Q(left_bytes__isnull=True),
+        household__in=households,
+        valid_from__lte=last,
+        expires_at__gt=first,
+    ):
+        candidates[bucket.household_id, bucket.zone].append(bucket)
+    members = {u.member.pk: u.member for own in part.values() for u in own}
+    rooms = cap_rooms(list(members.values()), period.key)
     records, draws = [], []
-    for usage in usages:
-        at = usage.started_at
-        eligible = [
-            b
-            for b in ordered[usage.zone]
-            if b.valid_from <= at < b.expires_at and (b.left_bytes is None or b.left_bytes > 0)
-        ]
-        room = rooms.get(usage.member.pk)
-        taken, overage = draw(eligible, usage.bytes, limit=room)
-        covered = usage.bytes - overage
-        if room is not None:
-            rooms[usage.member.pk] = room - covered
-        records.append(
-            UsageRecord(
-                household=household,
-                member=usage.member,
-                ref=usage.ref,
-                started_at=at,
-                period=period.key,
-                zone=usage.zone,
-                bytes=usage.bytes,
-                covered_bytes=covered,
-                overage_bytes=overage,
-                recorded_at=now,
+    for household, own in part.items():
+        order = plan_selectors.terms_in_force(terms[household.pk], period).consumption_order
+        ordered = {
+            zone: plan_selectors.allocation_order(
+                candidates[household.pk, zone], consumption_order=order, zone=zone
             )
-        )
-        draws.append(taken)
+            for zone in {u.zone for u in own}
+        }
+        for usage in own:
+            at = usage.started_at
+            eligible = [
+                b
+                for b in ordered[usage.zone]
+                if b.valid_from <= at < b.expires_at and (b.left_bytes is None or b.left_bytes > 0)
+            ]
+            room = rooms.get(usage.member.pk)
+            taken, overage = draw(eligible, usage.bytes, limit=room)
+            covered = usage.bytes - overage
+            if room is not None:
+                rooms[usage.member.pk] = room - covered
+            records.append(
+                UsageRecord(
+                    household=household,
+                    member=usage.member,
+                    ref=usage.ref,
+                    started_at=at,
+                    period=period.key,
+                    zone=usage.zone,
+                    bytes=usage.bytes,
+                    covered_bytes=covered,
+                    overage_bytes=overage,
+                    recorded_at=now,
+                )
+            )
+            draws.append(taken)
     _write(records, draws)
     return records
 
@@ -218,10 +239,7 @@ def _write(records: list[UsageRecord], draws: list[list[Draw]]) -> None:
             moved[d.bucket.pk] += d.bytes
     Allocation.objects.bulk_create(allocations, batch_size=BATCH_SIZE)
     LedgerEntry.objects.bulk_create(entries, batch_size=BATCH_SIZE)
-    for pk, amount in moved.items():
-        Bucket.objects.filter(pk=pk).update(
-            allocated_bytes=F("allocated_bytes") + amount, left_bytes=F("left_bytes") - amount
-        )
+    plan_services.move_bytes({pk: Move(allocated=n) for pk, n in moved.items()})
 
 
 def record_usage(
@@ -256,7 +274,7 @@ def record_usage(
                 household, usage, now=now, last_closed=plan_selectors.last_closed(household)
             )
             plan_services.require_plan(household)
-            [record] = allocate(household, [usage], now=now)
+            [record] = allocate({household: [usage]}, now=now)
     except IntegrityError:
         # Only possible if another writer slipped the same ref in: look it up again.
         if replay := _replay(member.household, usage):
