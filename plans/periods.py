@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import total_ordering
+from functools import lru_cache, total_ordering
 from zoneinfo import ZoneInfo
 
 # ASCII digits, whole string: "\d" and "$" would let "２０２６-０３" and "2026-03\n" through.
@@ -78,6 +78,12 @@ def period_range(first: Period, last: Period) -> list[Period]:
     return [Period.from_index(i) for i in range(first.index, last.index + 1)]
 
 
+@lru_cache(maxsize=8192)
+def _start(time_zone: str, cycle_day: int, year: int, month: int) -> datetime:
+    local = datetime(year, month, cycle_day, tzinfo=ZoneInfo(time_zone))
+    return local.astimezone(UTC)
+
+
 @dataclass(frozen=True, slots=True)
 class Calendar:
     """A household's billing calendar: its time zone and cycle day."""
@@ -96,8 +102,7 @@ class Calendar:
 
     def start(self, period: Period) -> datetime:
         """The first instant of ``period``, as an aware UTC datetime."""
-        local = datetime(period.year, period.month, self.cycle_day, tzinfo=self.zone)
-        return local.astimezone(UTC)
+        return _start(self.time_zone, self.cycle_day, period.year, period.month)
 
     def end(self, period: Period) -> datetime:
         """The first instant after ``period`` (exclusive end), in UTC."""

@@ -12,8 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -428,11 +427,11 @@ def close_periods(
         batch = ids[start : start + batch_size]
         try:
             results += _close_batch(batch, now=now, through=through, dry_run=dry_run)
-        except (DatabaseError, ValidationError):
+        except Exception:
             for pk in batch:
                 try:
                     results += _close_batch([pk], now=now, through=through, dry_run=dry_run)
-                except (DatabaseError, ValidationError) as error:
+                except Exception as error:  # one household's failure must not stop the others
                     logger.exception("closing the periods of household #%s failed", pk)
                     failed = Household.objects.get(pk=pk)
                     results.append(HouseholdCloseResult(failed, error=str(error)))

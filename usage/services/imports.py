@@ -60,8 +60,7 @@ class ImportReport:
     overage_by_household: dict[str, int] = field(default_factory=dict)
     dry_run: bool = False
 
-    def add(self, record: UsageRecord) -> None:
-        slug = record.household.slug
+    def add(self, record, slug: str) -> None:
         self.imported += 1
         for figures, value in (
             (self.bytes_by_household, record.bytes),
@@ -197,7 +196,7 @@ def import_usage(
         for start in range(0, len(households), CHUNK):
             chunk = {h: by_household[h] for h in households[start : start + CHUNK]}
             for record in allocate(chunk, now=now):
-                report.add(record)
+                report.add(record, locked[record.household_id].slug)
         if dry_run:
             transaction.set_rollback(True)
     return report
@@ -205,15 +204,14 @@ def import_usage(
 
 def _check_accounts(usages: list[Usage], households: dict, now, problems: list[str]):
     """SPEC R5 against the recorded state: replays, refs, members, times, closes."""
+    keys = {(u.member.household_id, u.ref) for u in usages}
+    refs = sorted({ref for _, ref in keys})
     recorded = {}
-    for pk in households:
-        refs = [u.ref for u in usages if u.member.household_id == pk]
-        for start in range(0, len(refs), CHUNK):
-            for record in UsageRecord.objects.filter(
-                household_id=pk, ref__in=refs[start : start + CHUNK]
-            ):
-                recorded[pk, record.ref] = record
-    closed = {h.pk: plan_selectors.last_closed(h) for h in households.values()}
+    for start in range(0, len(refs), CHUNK):
+        for record in UsageRecord.objects.filter(ref__in=refs[start : start + CHUNK]):
+            if (record.household_id, record.ref) in keys:
+                recorded[record.household_id, record.ref] = record
+    closed = plan_selectors.last_closed_many(list(households.values()))
     planned = set(
         Terms.objects.filter(household__in=households).values_list("household_id", flat=True)
     )

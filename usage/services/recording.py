@@ -11,11 +11,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
+from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from accounts.bulk import insert_rows
 from accounts.errors import Refused, require_bytes, require_choice
 from accounts.models import MAX_BYTES, Household, Member
 from plans import selectors as plan_selectors
@@ -90,6 +92,22 @@ def check_against_accounts(
         )
 
 
+class Recorded(NamedTuple):
+    """A usage record as written (light enough for imports of many thousand rows)."""
+
+    id: int | None
+    household_id: int
+    member_id: int
+    ref: str
+    started_at: datetime
+    period: str
+    zone: str
+    bytes: int
+    covered_bytes: int
+    overage_bytes: int
+    recorded_at: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class Draw:
     bucket: Bucket
@@ -135,7 +153,7 @@ def cap_rooms(members: list[Member], period_key: str) -> dict[int, int]:
     return {m.pk: max(0, m.monthly_cap_bytes - (covered.get(m.pk) or 0)) for m in blocking}
 
 
-def allocate(usages: dict[Household, list[Usage]], *, now: datetime) -> list[UsageRecord]:
+def allocate(usages: dict[Household, list[Usage]], *, now: datetime) -> list[Recorded]:
     """Record validated usages of one or more households, each household's in time order
     (file order for equal times, SPEC R3.5), each against the buckets eligible at its own
     instant (R3). The caller holds the households' locks.
@@ -200,17 +218,18 @@ def _allocate_period(
             if room is not None:
                 rooms[usage.member.pk] = room - covered
             records.append(
-                UsageRecord(
-                    household=household,
-                    member=usage.member,
-                    ref=usage.ref,
-                    started_at=at,
-                    period=period.key,
-                    zone=usage.zone,
-                    bytes=usage.bytes,
-                    covered_bytes=covered,
-                    overage_bytes=overage,
-                    recorded_at=now,
+                Recorded(
+                    None,
+                    household.pk,
+                    usage.member.pk,
+                    usage.ref,
+                    at,
+                    period.key,
+                    usage.zone,
+                    usage.bytes,
+                    covered,
+                    overage,
+                    now,
                 )
             )
             draws.append(taken)
@@ -218,27 +237,35 @@ def _allocate_period(
     return records
 
 
-def _write(records: list[UsageRecord], draws: list[list[Draw]]) -> None:
+def _write(records: list[Recorded], draws: list[list[Draw]]) -> None:
     """Store records, their allocations, ledger entries and the bucket balances."""
-    UsageRecord.objects.bulk_create(records, batch_size=BATCH_SIZE)
+    ids = insert_rows(
+        UsageRecord, list(Recorded._fields[1:]), [r[1:] for r in records], returning_ids=True
+    )
     allocations, entries = [], []
     moved = defaultdict(int)
-    for record, taken in zip(records, draws, strict=True):
+    for index, (record, pk, taken) in enumerate(zip(records, ids, draws, strict=True)):
+        records[index] = record._replace(id=pk)
         for d in taken:
-            allocations.append(Allocation(record=record, bucket=d.bucket, bytes=d.bytes))
+            allocations.append((pk, d.bucket.pk, d.bytes))
             entries.append(
-                LedgerEntry(
-                    household_id=record.household_id,
-                    bucket=d.bucket,
-                    kind=LedgerEntry.Kind.ALLOCATION,
-                    bytes=d.bytes,
-                    at=record.started_at,
-                    usage_record_id=record.pk,
+                (
+                    record.household_id,
+                    d.bucket.pk,
+                    LedgerEntry.Kind.ALLOCATION,
+                    d.bytes,
+                    record.started_at,
+                    pk,
+                    record.recorded_at,
                 )
             )
             moved[d.bucket.pk] += d.bytes
-    Allocation.objects.bulk_create(allocations, batch_size=BATCH_SIZE)
-    LedgerEntry.objects.bulk_create(entries, batch_size=BATCH_SIZE)
+    insert_rows(Allocation, ["record", "bucket", "bytes"], allocations)
+    insert_rows(
+        LedgerEntry,
+        ["household", "bucket", "kind", "bytes", "at", "usage_record_id", "created_at"],
+        entries,
+    )
     plan_services.move_bytes({pk: Move(allocated=n) for pk, n in moved.items()})
 
 
@@ -274,7 +301,9 @@ def record_usage(
                 household, usage, now=now, last_closed=plan_selectors.last_closed(household)
             )
             plan_services.require_plan(household)
-            [record] = allocate({household: [usage]}, now=now)
+            [recorded] = allocate({household: [usage]}, now=now)
+            record = UsageRecord(**recorded._asdict())
+            record._state.adding = False
     except IntegrityError:
         # Only possible if another writer slipped the same ref in: look it up again.
         if replay := _replay(member.household, usage):
