@@ -74,6 +74,7 @@ def update_plan(plan: Plan, *, now: datetime | None = None, **changes) -> Plan:
     with transaction.atomic():
         plan.save()
         current = selectors.latest_terms(plan.household)
-        if current is not None and current.plan_id == plan.pk:
+        changed = current is not None and current.term_values() != plan.term_values()
+        if changed and current.plan_id == plan.pk:
             set_plan(plan.household, plan, now=now)
     return plan
