@@ -19,11 +19,36 @@ MB = 10**6
 SLUG = "demo"
 PEOPLE = [
     # username, display name, role, cap, cap action, typical MB a day
-    ("marie", "Marie", "owner", None, "notify", 900),
-    ("paul", "Paul", "member", None, "notify", 700),
-    ("lea", "Léa", "member", 15 * GB, "block", 500),
-    ("hugo", "Hugo", "member", None, "notify", 350),
+    ("marie", "Marie", "owner", None, "notify", 1300),
+    ("paul", "Paul", "member", None, "notify", 1000),
+    ("lea", "Léa", "member", 15 * GB, "block", 550),
+    ("hugo", "Hugo", "member", None, "notify", 450),
 ]
+
+
+def remove_demo() -> bool:
+    """Delete the demo household and everything in it (development only)."""
+    from django.contrib.auth import get_user_model
+
+    from plans.models import Bucket, LedgerEntry, PeriodClose, Plan, Terms
+    from usage.models import Allocation, UsageRecord
+
+    household = Household.objects.filter(slug=SLUG).first()
+    if household is None:
+        return False
+    with transaction.atomic():
+        Allocation.objects.filter(record__household=household).delete()
+        LedgerEntry.objects.filter(household=household).delete()
+        UsageRecord.objects.filter(household=household).delete()
+        Bucket.objects.filter(household=household).delete()
+        PeriodClose.objects.filter(household=household).delete()
+        Terms.objects.filter(household=household).delete()
+        Plan.objects.filter(household=household).delete()
+        users = list(household.members.values_list("user_id", flat=True))
+        household.members.all().delete()
+        get_user_model().objects.filter(pk__in=users).delete()
+        household.delete()
+    return True
 
 
 def build_demo(*, now: datetime | None = None, seed: int = 7) -> tuple[Household, list[tuple]]:

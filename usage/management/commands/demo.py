@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Household
-from usage.demo import PEOPLE, SLUG, build_demo
+from usage.demo import PEOPLE, SLUG, build_demo, remove_demo
 
 
 class Command(BaseCommand):
@@ -11,6 +11,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--if-empty", action="store_true", help="Do nothing when any household exists."
+        )
+        parser.add_argument(
+            "--reset", action="store_true", help="Delete the demo household first, then rebuild it."
         )
         parser.add_argument("--force", action="store_true", help="Run even when DEBUG is off.")
 
@@ -21,6 +24,8 @@ class Command(BaseCommand):
             self.stdout.write("Households exist already; no demo data added.")
             self._print_logins()
             return
+        if options["reset"] and remove_demo():
+            self.stdout.write("Demo household deleted.")
         if Household.objects.filter(slug=SLUG).exists():
             raise CommandError(f"household: a household with slug {SLUG!r} exists already")
         household, logins = build_demo()
