@@ -1,7 +1,7 @@
 """Reads about households and members."""
 
 from accounts.errors import Refused
-from accounts.models import Household
+from accounts.models import Household, Member
 
 
 def household_by_slug(slug: str) -> Household:
@@ -9,3 +9,10 @@ def household_by_slug(slug: str) -> Household:
     if household is None:
         raise Refused("household", "no such household", slug)
     return household
+
+
+def member_for(user) -> Member | None:
+    """The user's membership with its household, or None (one query)."""
+    if not user.is_authenticated:
+        return None
+    return Member.objects.select_related("household", "user").filter(user=user).first()

@@ -92,3 +92,31 @@ def update_member(member: Member, **fields) -> Member:
     _clean(member, exclude=["user"])
     member.save(update_fields=list(fields))
     return member
+
+
+def send_invitation(member: Member, *, base_url: str) -> None:
+    """Email ``member`` a link to choose a password (Django's password-reset link), so
+    an owner can invite someone whose account has no password yet. Sent after commit."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+    from django.utils import translation
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    user = member.user
+    if not user.email:
+        raise Refused("email", "the member has no email address", member.username)
+    path = reverse(
+        "password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    context = {"member": member, "household": member.household, "link": base_url + path}
+    with translation.override(translation.get_language()):
+        subject = render_to_string("registration/invitation_subject.txt", context).strip()
+        body = render_to_string("registration/invitation_email.txt", context)
+    transaction.on_commit(lambda: send_mail(subject, body, None, [user.email]))

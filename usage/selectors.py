@@ -82,6 +82,11 @@ class Snapshot:
             self.remaining[zone] = None if None in lefts else sum(lefts)
 
     @property
+    def last_instant(self) -> datetime:
+        """The period's last moment, for showing its last day (``end`` is exclusive)."""
+        return self.end - timedelta(microseconds=1)
+
+    @property
     def rollover_buckets(self) -> list[Bucket]:
         """Valid rollover buckets, the one expiring soonest first."""
         found = [b for b in self.buckets if b.kind == Bucket.Kind.ROLLOVER]
