@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DEV := DEBUG=true
 
-.PHONY: run test lint format ci-pg clean
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test format clean
 
 $(INSTALLED): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -15,12 +17,21 @@ $(INSTALLED): requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(INSTALLED)
 
+# The browser tests drive Debian's Chromium (never a downloaded browser).
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	else \
+		echo "The browser tests need Chromium at $(CHROMIUM): sudo apt-get install chromium chromium-driver"; \
+		exit 1; \
+	fi
+
 run: $(INSTALLED)
 	$(DEV) $(BIN)/python manage.py migrate --no-input
 	$(DEV) $(BIN)/python manage.py demo --if-empty
 	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
-test: $(INSTALLED)
+test: $(INSTALLED) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=config.test_settings
