@@ -16,3 +16,12 @@ def member_for(user) -> Member | None:
     if not user.is_authenticated:
         return None
     return Member.objects.select_related("household", "user").filter(user=user).first()
+
+
+def owner_household(request) -> Household | None:
+    """The household the signed-in user owns (active owner), cached on the request."""
+    if not hasattr(request, "_owner_household"):
+        member = member_for(request.user)
+        owns = member is not None and member.active and member.role == Member.Role.OWNER
+        request._owner_household = member.household if owns else None
+    return request._owner_household

@@ -83,15 +83,30 @@ def create_member(
 
 
 def update_member(member: Member, **fields) -> Member:
-    """Change a member's name, role, cap, cap action or active flag."""
-    allowed = {"display_name", "role", "monthly_cap_bytes", "cap_action", "active"}
+    """Change a member's name, email, role, cap, cap action or active flag."""
+    allowed = {"display_name", "email", "role", "monthly_cap_bytes", "cap_action", "active"}
     for name, value in fields.items():
         if name not in allowed:
             raise Refused(name, "cannot be changed here", value)
+    email = fields.pop("email", None)
+    if email is not None and email != member.user.email:
+        member.user.email = email
+        _clean(member.user, exclude=["password"])
+        member.user.save(update_fields=["email"])
+    for name, value in fields.items():
         setattr(member, name, value)
     _clean(member, exclude=["user"])
-    member.save(update_fields=list(fields))
+    if fields:
+        member.save(update_fields=list(fields))
     return member
+
+
+def update_household(household: Household, *, name: str) -> Household:
+    """Rename a household (its calendar changes go through ``change_calendar``)."""
+    household.name = name
+    _clean(household)
+    household.save(update_fields=["name"])
+    return household
 
 
 def send_invitation(member: Member, *, base_url: str) -> None:

@@ -19,7 +19,7 @@ def invite(request, pk: int):
     """Send a member without a password the link to choose one (owner only)."""
     member = get_object_or_404(Member, pk=pk, household=request.member.household)
     if request.member.role != Member.Role.OWNER:
-        raise PermissionDenied("Only the plan owner can invite members.")
+        raise PermissionDenied(_("Only the plan owner can invite members."))
     try:
         send_invitation(member, base_url=request.build_absolute_uri("/").rstrip("/"))
         note = _("Invitation sent to %(email)s.") % {"email": member.user.email}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import MAX_BYTES, Household, period_key_validator
 
@@ -15,8 +16,8 @@ class ConsumptionOrder(models.TextChoices):
 
 
 class Zone(models.TextChoices):
-    DOMESTIC = "domestic", "Domestic"
-    ROAMING = "roaming", "Roaming"
+    DOMESTIC = "domestic", _("Domestic")
+    ROAMING = "roaming", _("Roaming")
 
 
 class PlanFields(models.Model):
@@ -137,10 +138,10 @@ class Bucket(models.Model):
     """One grant of data. Never merged: every grant is its own row (PITFALLS)."""
 
     class Kind(models.TextChoices):
-        ALLOWANCE = "allowance", "Allowance"
-        ROLLOVER = "rollover", "Rollover"
-        BONUS = "bonus", "Bonus"
-        ADDON = "addon", "Add-on"
+        ALLOWANCE = "allowance", _("Allowance")
+        ROLLOVER = "rollover", _("Rollover")
+        BONUS = "bonus", _("Bonus")
+        ADDON = "addon", _("Add-on")
 
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="buckets")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -225,8 +226,10 @@ class LedgerEntry(models.Model):
     """An append-only movement of bytes into or out of one bucket (SPEC §1 "Ledger").
 
     ``grant`` and ``roll_in`` add to a bucket; ``allocation``, ``roll_out`` and
-    ``expiry`` take from it. ``usage_record_id`` names the ``usage.UsageRecord`` an
-    allocation serves; it is a plain integer so that plans does not depend on usage.
+    ``expiry`` take from it; ``extension`` moves no byte but records a later expiry
+    granted as a promotion (the note says from when to when). ``usage_record_id``
+    names the ``usage.UsageRecord`` an allocation serves; it is a plain integer so
+    that plans does not depend on usage.
     """
 
     class Kind(models.TextChoices):
@@ -235,6 +238,7 @@ class LedgerEntry(models.Model):
         ROLL_OUT = "roll_out", "Roll-out"
         ROLL_IN = "roll_in", "Roll-in"
         EXPIRY = "expiry", "Expiry"
+        EXTENSION = "extension", "Expiry extended"
 
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="ledger")
     bucket = models.ForeignKey(Bucket, on_delete=models.PROTECT, related_name="entries")
@@ -245,6 +249,7 @@ class LedgerEntry(models.Model):
     period_close = models.ForeignKey(
         "PeriodClose", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
     )
+    note = models.CharField(max_length=200, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -252,11 +257,13 @@ class LedgerEntry(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["grant", "allocation", "roll_out", "roll_in", "expiry"]),
+                condition=Q(
+                    kind__in=["grant", "allocation", "roll_out", "roll_in", "expiry", "extension"]
+                ),
                 name="ledgerentry_kind_valid",
             ),
             models.CheckConstraint(
-                condition=Q(bytes__isnull=False) | Q(kind="grant"),
+                condition=Q(bytes__isnull=False) | Q(kind__in=["grant", "extension"]),
                 name="ledgerentry_bytes_required",
             ),
             models.CheckConstraint(

@@ -1,11 +1,192 @@
-from django.contrib import admin
+"""The owner's household page (calendar, plan, members, period close) and the usage
+audit. It lives in ``usage`` because a calendar change depends on usage records."""
 
+from django import forms
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+
+from accounts import services as account_services
+from accounts.admin import MemberInline, ScopedAdmin, human, save_members
+from accounts.models import Household, Member
+from plans import selectors as plan_selectors
+from plans import services as plan_services
 from plans.admin import ReadOnlyAdmin
-from usage.models import UsageRecord
+from plans.models import Plan
+from usage.models import Allocation, UsageRecord
+from usage.selectors import snapshot
+from usage.services import calendar_is_fixed, change_calendar
+
+
+class HouseholdForm(forms.ModelForm):
+    plan = forms.ModelChoiceField(
+        queryset=Plan.objects.none(),
+        required=False,
+        help_text=(
+            "A new plan applies from the next period (from the start period while the "
+            "household has no activity yet); a period already opened keeps its terms."
+        ),
+    )
+
+    class Meta:
+        model = Household
+        fields = ["name", "slug", "time_zone", "cycle_day", "start_period"]
+        help_texts = {
+            "time_zone": "An IANA name such as Europe/Paris. Fixed once there is usage or a pack.",
+            "cycle_day": "The day of the month the carrier's billing period starts (1–28). "
+            "Fixed once there is usage or a pack.",
+            "start_period": "The first billing month (YYYY-MM) Datapool accounts for.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["plan"].queryset = Plan.objects.filter(household=self.instance)
+            latest = plan_selectors.latest_terms(self.instance)
+            self.fields["plan"].initial = latest.plan_id if latest else None
+        else:
+            self.fields.pop("plan")
+
+    def clean(self):
+        """A calendar change that the services would refuse shows on the form."""
+        data = super().clean()
+        if self.instance.pk and calendar_is_fixed(self.instance):
+            for name in ("time_zone", "cycle_day", "start_period"):
+                if name in self.changed_data:
+                    self.add_error(name, "Cannot change once the household has usage or grants.")
+        return data
+
+
+@admin.register(Household)
+class HouseholdAdmin(ScopedAdmin):
+    form = HouseholdForm
+    household_path = "pk"
+    owner_can_change = True
+    inlines = [MemberInline]
+    list_display = [
+        "name",
+        "slug",
+        "time_zone",
+        "cycle_day",
+        "start_period",
+        "domestic_left",
+        "grant_link",
+    ]
+    search_fields = ["name", "slug"]
+    actions = ["close_ended_periods"]
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_superuser  # an owner has one household
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if request.user.is_superuser else ["slug"]
+
+    @admin.display(description="Domestic data left now")
+    def domestic_left(self, household):
+        return human(snapshot(household).remaining["domestic"])
+
+    @admin.display(description="Packs")
+    def grant_link(self, household):
+        url = reverse("admin:plans_bucket_grant") + f"?household={household.pk}"
+        return format_html('<a href="{}">Grant an add-on or a bonus</a>', url)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            created = account_services.create_household(
+                slug=data["slug"],
+                name=data["name"],
+                start_period=data["start_period"],
+                time_zone=data["time_zone"],
+                cycle_day=data["cycle_day"],
+            )
+            obj.pk = created.pk
+            return
+        household = Household.objects.get(pk=obj.pk)
+        account_services.update_household(household, name=data["name"])
+        change_calendar(
+            household,
+            time_zone=data["time_zone"],
+            cycle_day=data["cycle_day"],
+            start_period=data["start_period"],
+        )
+        plan = data.get("plan")
+        latest = plan_selectors.latest_terms(household)
+        if plan is not None and (latest is None or latest.plan_id != plan.pk):
+            terms = plan_services.set_plan(household, plan)
+            self.message_user(request, f"{plan} applies from {terms.period}.")
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is Member:
+            save_members(request, Household.objects.get(pk=form.instance.pk), formset)
+        else:
+            super().save_formset(request, form, formset, change)
+
+    @admin.action(description="Close ended periods now (shows what would roll and expire first)")
+    def close_ended_periods(self, request, queryset):
+        households = list(queryset)
+        if "confirm" in request.POST:
+            closed = failed = 0
+            for household in households:
+                report = plan_services.close_periods(household=household)
+                closed += sum(len(r.closes) for r in report.results)
+                failed += len(report.failures)
+                for failure in report.failures:
+                    self.message_user(
+                        request, f"{failure.household}: {failure.error}", messages.ERROR
+                    )
+            self.message_user(request, f"Closed {closed} period(s); {failed} household(s) failed.")
+            return None
+        previews = [(h, plan_services.close_periods(household=h, dry_run=True)) for h in households]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Close ended periods now?",
+            "previews": previews,
+            "queryset": queryset,
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/usage/close_confirm.html", context)
+
+
+class AllocationInline(admin.TabularInline):
+    model = Allocation
+    fields = ["bucket", "bytes"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return True
 
 
 @admin.register(UsageRecord)
 class UsageRecordAdmin(ReadOnlyAdmin):
-    list_display = ["ref", "household", "member", "started_at", "zone", "bytes", "overage_bytes"]
-    list_filter = ["household", "zone", "period"]
-    search_fields = ["ref"]
+    list_display = ["ref", "household", "member", "started_at", "zone", "used", "overage"]
+    list_filter = [
+        ("household", admin.RelatedOnlyFieldListFilter),
+        ("member", admin.RelatedOnlyFieldListFilter),
+        "period",
+        "zone",
+    ]
+    search_fields = ["=ref", "ref"]
+    date_hierarchy = "started_at"
+    inlines = [AllocationInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("household", "member__user")
+
+    @admin.display(description="Bytes")
+    def used(self, record):
+        return human(record.bytes)
+
+    @admin.display(description="Overage")
+    def overage(self, record):
+        return human(record.overage_bytes) if record.overage_bytes else "—"

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from plans.models import Zone
 
@@ -14,7 +15,11 @@ class RecordUsageForm(forms.Form):
     amount = forms.DecimalField(
         label=_("Amount"), min_value=Decimal("0.001"), max_digits=16, decimal_places=3
     )
-    unit = forms.ChoiceField(label=_("Unit"), choices=[(u, u) for u in UNITS], initial="GB")
+    unit = forms.ChoiceField(
+        label=_("Unit"),
+        choices=[("MB", pgettext_lazy("unit", "MB")), ("GB", pgettext_lazy("unit", "GB"))],
+        initial="GB",
+    )
     zone = forms.ChoiceField(label=_("Zone"), choices=Zone.choices, initial=Zone.DOMESTIC)
     at = forms.DateTimeField(
         label=_("When"),

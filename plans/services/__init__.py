@@ -1,7 +1,7 @@
 """Writes for plans, buckets and period closes (SPEC R1, R2, R4): the public API."""
 
 from plans.services.checks import as_aware, refuse_before_start, refuse_closed, require_plan
-from plans.services.grants import grant
+from plans.services.grants import extend_expiry, grant
 from plans.services.lifecycle import (
     CloseReport,
     HouseholdCloseResult,
@@ -29,6 +29,7 @@ __all__ = [
     "close_periods",
     "create_plan",
     "ensure_open",
+    "extend_expiry",
     "grant",
     "load_terms",
     "lock_household",

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.errors import Refused, require_bytes, require_choice
 from accounts.models import MAX_BYTES, Household
+from plans import selectors
 from plans.models import Bucket, LedgerEntry, Zone
 from plans.services.checks import as_aware, refuse_before_start, refuse_closed, require_plan
 from plans.services.lifecycle import close_lazily, grant_entries, lock_household, open_periods
@@ -62,4 +63,42 @@ def grant(
             note=note,
         )
         LedgerEntry.objects.bulk_create(grant_entries([bucket]))
+    return bucket
+
+
+def extend_expiry(
+    bucket: Bucket, *, expires_at: datetime, note: str = "", now: datetime | None = None
+) -> Bucket:
+    """Move a rollover bucket's expiry later (a promotion). Moves no byte; the ledger
+    records the change. Refused for a bucket that has already expired."""
+    now = now or timezone.now()
+    household = bucket.household
+    expires_at = as_aware(household, expires_at, "expires_at")
+    with transaction.atomic(durable=True):
+        household = lock_household(household)
+        bucket = Bucket.objects.get(pk=bucket.pk)
+        if bucket.kind != Bucket.Kind.ROLLOVER:
+            raise Refused("bucket", "only a rollover bucket's expiry can be extended", bucket.pk)
+        closed = selectors.last_closed(household)
+        gone = bucket.expires_at <= now or (
+            closed is not None and bucket.expires_at <= household.calendar.end(closed)
+        )
+        if gone:
+            raise Refused("bucket", "has already expired", bucket.expires_at.isoformat())
+        if expires_at <= bucket.expires_at:
+            raise Refused(
+                "expires_at",
+                f"must be after the current expiry {bucket.expires_at.isoformat()}",
+                expires_at.isoformat(),
+            )
+        text = f"expiry moved from {bucket.expires_at.isoformat()} to {expires_at.isoformat()}"
+        LedgerEntry.objects.create(
+            household=household,
+            bucket=bucket,
+            kind=LedgerEntry.Kind.EXTENSION,
+            at=now,
+            note=(f"{note}: {text}" if note else text)[:200],
+        )
+        bucket.expires_at = expires_at
+        bucket.save(update_fields=["expires_at"])
     return bucket
