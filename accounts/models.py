@@ -99,6 +99,12 @@ class Member(models.Model):
         max_length=10, choices=CapAction.choices, default=CapAction.NOTIFY
     )
     active = models.BooleanField(default=True)
+    language = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text="The language of the member's emails (empty: the site's default).",
+    )
 
     class Meta:
         ordering = ["household", "user__username"]

@@ -128,6 +128,14 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Accounting (SPEC R4): hours after a period's end before it may be closed.
 CLOSE_GRACE_HOURS = env.int("CLOSE_GRACE_HOURS", default=48)
+# Alerts (each household may set its own in the admin).
+ALERT_POOL_LOW_PERCENT = env.int("ALERT_POOL_LOW_PERCENT", default=20)
+ALERT_CAP_NEAR_PERCENT = env.int("ALERT_CAP_NEAR_PERCENT", default=80)
+ALERT_ROLLOVER_WARN_DAYS = env.int("ALERT_ROLLOVER_WARN_DAYS", default=7)
+ALERT_ROLLOVER_LAST_WARN_DAYS = env.int("ALERT_ROLLOVER_LAST_WARN_DAYS", default=1)
+ALERT_EMAIL_ATTEMPTS = env.int("ALERT_EMAIL_ATTEMPTS", default=10)
+# The address members open from an email (no trailing slash).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Human units: 1 GB = 10**9 bytes unless this says 1024-based.
 DATAPOOL_BINARY_UNITS = env.bool("DATAPOOL_BINARY_UNITS", default=False)
 

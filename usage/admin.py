@@ -14,9 +14,28 @@ from plans import selectors as plan_selectors
 from plans import services as plan_services
 from plans.admin import ReadOnlyAdmin
 from plans.models import Plan
-from usage.models import Allocation, UsageRecord
+from usage.models import Alert, AlertDelivery, AlertSettings, Allocation, UsageRecord
 from usage.selectors import snapshot
 from usage.services import calendar_is_fixed, change_calendar
+
+
+class AlertSettingsInline(admin.StackedInline):
+    model = AlertSettings
+    extra = 0
+    max_num = 1
+    can_delete = False
+    verbose_name_plural = (
+        "Alert thresholds (empty: the defaults, 20 % pool, 80 % cap, 7 and 1 days)"
+    )
+
+    def has_add_permission(self, request, obj=None):
+        return True
+
+    def has_change_permission(self, request, obj=None):
+        return True
+
+    def has_view_permission(self, request, obj=None):
+        return True
 
 
 class HouseholdForm(forms.ModelForm):
@@ -63,7 +82,7 @@ class HouseholdAdmin(ScopedAdmin):
     form = HouseholdForm
     household_path = "pk"
     owner_can_change = True
-    inlines = [MemberInline]
+    inlines = [MemberInline, AlertSettingsInline]
     list_display = [
         "name",
         "slug",
@@ -81,6 +100,11 @@ class HouseholdAdmin(ScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [] if request.user.is_superuser else ["slug"]
+
+    def get_fields(self, request, obj=None):
+        """A new household has no plan yet: the form drops the field, so must the page."""
+        fields = super().get_fields(request, obj)
+        return fields if obj is not None else [f for f in fields if f != "plan"]
 
     @admin.display(description="Domestic data left now")
     def domestic_left(self, household):
@@ -190,3 +214,28 @@ class UsageRecordAdmin(ReadOnlyAdmin):
     @admin.display(description="Overage")
     def overage(self, record):
         return human(record.overage_bytes) if record.overage_bytes else "—"
+
+
+class AlertDeliveryInline(admin.TabularInline):
+    model = AlertDelivery
+    fields = ["member", "sent_at", "attempts", "last_error", "dismissed_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return True
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = ["kind", "household", "subject", "threshold", "period", "created_at"]
+    list_filter = [("household", admin.RelatedOnlyFieldListFilter), "kind", "period"]
+    date_hierarchy = "created_at"
+    inlines = [AlertDeliveryInline]

@@ -1,10 +1,12 @@
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from plans.models import Zone
+from usage.models import Alert
 
 UNITS = {"MB": 10**6, "GB": 10**9}
 
@@ -34,3 +36,25 @@ class RecordUsageForm(forms.Form):
     def bytes(self) -> int:
         amount = self.cleaned_data["amount"] * UNITS[self.cleaned_data["unit"]]
         return int(amount.to_integral_value())
+
+
+class PreferencesForm(forms.Form):
+    """One checkbox per kind of alert (checked: on), and the emails' language."""
+
+    language = forms.ChoiceField(
+        label=_("Language of my emails"),
+        required=False,
+        choices=[("", _("The site's default")), *settings.LANGUAGES],
+    )
+
+    def __init__(self, *args, member, **kwargs):
+        super().__init__(*args, **kwargs)
+        off = set(member.alert_opt_outs.values_list("kind", flat=True))
+        for kind, label in Alert.Kind.choices:
+            self.fields[f"alert_{kind}"] = forms.BooleanField(
+                label=label, required=False, initial=kind not in off
+            )
+        self.fields["language"].initial = member.language
+
+    def disabled_kinds(self) -> set[str]:
+        return {kind for kind in Alert.Kind.values if not self.cleaned_data.get(f"alert_{kind}")}

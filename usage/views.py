@@ -5,16 +5,18 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.decorators import member_required
 from accounts.errors import Refused
+from usage import alerts
 from usage.charts import history_chart
-from usage.forms import RecordUsageForm
+from usage.forms import PreferencesForm, RecordUsageForm
 from usage.models import UsageRecord
 from usage.selectors import forecast, snapshot
 from usage.services import record_usage
@@ -41,6 +43,7 @@ def dashboard_context(request, form=None) -> dict:
         "pending": snap.awaiting[-1] if snap.awaiting else None,
         "form": form or RecordUsageForm(),
         "is_owner": request.member.role == "owner",
+        "notices": alerts.notices(request.member),
     }
 
 
@@ -116,3 +119,30 @@ def my_usage(request):
     context = {"page": page, "period": period, "zone": household.calendar.zone}
     template = "usage/my_usage.html#record-rows" if request.htmx else "usage/my_usage.html"
     return render(request, template, context)
+
+
+@require_POST
+@member_required
+def dismiss_notice(request, pk: int):
+    """Hide one alert notice; HTMX removes it in place, without JavaScript it redirects."""
+    if not alerts.dismiss(request.member, pk):
+        raise Http404
+    if request.htmx:
+        return HttpResponse("")
+    return redirect("usage:dashboard")
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def preferences(request):
+    """Which alerts the member gets, and in which language."""
+    form = PreferencesForm(request.POST or None, member=request.member)
+    if request.method == "POST" and form.is_valid():
+        alerts.set_preferences(
+            request.member,
+            disabled=form.disabled_kinds(),
+            language=form.cleaned_data["language"],
+        )
+        messages.success(request, _("Preferences saved."))
+        return redirect("usage:preferences")
+    return render(request, "usage/preferences.html", {"form": form})

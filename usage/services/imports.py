@@ -17,6 +17,8 @@ from accounts.models import MAX_BYTES, Household, Member
 from plans import selectors as plan_selectors
 from plans import services as plan_services
 from plans.models import Terms, Zone
+from plans.periods import Period
+from usage import alerts
 from usage.models import UsageRecord
 from usage.services.recording import (
     Usage,
@@ -195,8 +197,12 @@ def import_usage(
         households = list(by_household)
         for start in range(0, len(households), CHUNK):
             chunk = {h: by_household[h] for h in households[start : start + CHUNK]}
+            touched = defaultdict(set)
             for record in allocate(chunk, now=now):
                 report.add(record, locked[record.household_id].slug)
+                touched[record.household_id].add(record.period)
+            for pk, keys in touched.items():
+                alerts.evaluate(locked[pk], now=now, periods=sorted(map(Period.parse, keys)))
         if dry_run:
             transaction.set_rollback(True)
     return report

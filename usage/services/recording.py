@@ -25,6 +25,7 @@ from plans import services as plan_services
 from plans.models import Bucket, LedgerEntry, Zone
 from plans.periods import Period
 from plans.services.lifecycle import Move
+from usage import alerts
 from usage.models import Allocation, UsageRecord
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -302,6 +303,7 @@ def record_usage(
             )
             plan_services.require_plan(household)
             [recorded] = allocate({household: [usage]}, now=now)
+            alerts.evaluate(household, now=now, periods=[household.period_of(at)])
             record = UsageRecord(**recorded._asdict())
             record._state.adding = False
     except IntegrityError:
