@@ -7,14 +7,14 @@ DEV := DEBUG=true
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test format clean
+.PHONY: run test bench format clean
 
 $(INSTALLED): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Datapool needs Python 3.11 or newer (PYTHON=$(PYTHON))."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --quiet -r requirements.txt
 	touch $(INSTALLED)
 
 # The browser tests drive Debian's Chromium (never a downloaded browser).
@@ -36,6 +36,12 @@ test: $(INSTALLED) $(CHROMIUM)
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=config.test_settings
 	$(BIN)/pytest -n 2
+
+bench: $(INSTALLED)
+	$(BIN)/python bench/benchmark.py
+	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
+		$(BIN)/python bench/benchmark.py --database-url postgres://postgres@127.0.0.1:5432/test; \
+	else echo "No PostgreSQL on 127.0.0.1:5432: benchmark ran on SQLite only."; fi
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
