@@ -5,13 +5,16 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import services as accounts
 from accounts.models import Household
 from plans import services as plans
+from plans.models import Bucket, LedgerEntry, PeriodClose, Plan, Terms
 from plans.periods import Period
+from usage.models import Alert, AlertDelivery, Allocation, UsageRecord
 from usage.services import record_usage
 
 GB = 10**9
@@ -28,15 +31,12 @@ PEOPLE = [
 
 def remove_demo() -> bool:
     """Delete the demo household and everything in it (development only)."""
-    from django.contrib.auth import get_user_model
-
-    from plans.models import Bucket, LedgerEntry, PeriodClose, Plan, Terms
-    from usage.models import Allocation, UsageRecord
-
     household = Household.objects.filter(slug=SLUG).first()
     if household is None:
         return False
     with transaction.atomic():
+        AlertDelivery.objects.filter(alert__household=household).delete()
+        Alert.objects.filter(household=household).delete()
         Allocation.objects.filter(record__household=household).delete()
         LedgerEntry.objects.filter(household=household).delete()
         UsageRecord.objects.filter(household=household).delete()

@@ -129,7 +129,8 @@ def snapshot(household: Household, *, now: datetime | None = None) -> Snapshot:
 
     closes = list(PeriodClose.objects.filter(household=household).order_by("-period"))
     first_open = Period.parse(closes[0].period).next() if closes else household.first_period
-    awaiting_periods = period_range(first_open, current.previous())
+    # A household without a plan has nothing to close: no period awaits a close.
+    awaiting_periods = period_range(first_open, current.previous()) if terms else []
     awaiting_keys = [p.key for p in awaiting_periods]
     buckets = list(
         Bucket.objects.filter(household=household).filter(

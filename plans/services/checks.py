@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.utils import timezone
 
@@ -17,8 +17,19 @@ def as_aware(household: Household, value: datetime, field_name: str) -> datetime
     if not isinstance(value, datetime):
         raise Refused(field_name, "must be a date and time", value)
     if timezone.is_naive(value):
-        return value.replace(tzinfo=household.calendar.zone)
+        value = value.replace(tzinfo=household.calendar.zone)
+    refuse_out_of_range(field_name, value)
     return value
+
+
+# Period arithmetic needs the periods around an instant: keep far from datetime's limits.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def refuse_out_of_range(field_name: str, value: datetime) -> None:
+    if not EARLIEST <= value < LATEST:
+        raise Refused(field_name, "must be from the year 1900 to 8999", value.isoformat())
 
 
 def require_plan(household: Household) -> None:

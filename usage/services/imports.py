@@ -18,6 +18,7 @@ from plans import selectors as plan_selectors
 from plans import services as plan_services
 from plans.models import Terms, Zone
 from plans.periods import Period
+from plans.services.checks import EARLIEST, LATEST
 from usage import alerts
 from usage.models import UsageRecord
 from usage.services.recording import (
@@ -105,6 +106,10 @@ def read_rows(stream: TextIO) -> list[Row]:
                     f"has {len(names)} ({','.join(values)[:60]})"
                 )
                 continue
+            if any("\x00" in value for value in values):
+                text = ",".join(values).replace("\x00", "\\0")[:60]
+                problems.append(f"line {reader.line_num}: row: contains a NUL character ({text})")
+                continue
             rows.append(Row(reader.line_num, *(values[index[n]].strip() for n in COLUMNS)))
     except csv.Error as error:
         problems.append(f"line {reader.line_num}: row: is not valid CSV ({error})")
@@ -135,6 +140,8 @@ def _parse(row: Row, members: dict, households: dict) -> tuple[Usage | None, lis
         refuse("started_at", "must be an ISO 8601 date and time", row.started_at)
     if started_at is not None and timezone.is_naive(started_at):
         refuse("started_at", "must include a UTC offset", row.started_at)
+    elif started_at is not None and not EARLIEST <= started_at < LATEST:
+        refuse("started_at", "must be from the year 1900 to 8999", row.started_at)
     amount = None
     if not _DIGITS.fullmatch(row.bytes):
         refuse("bytes", "must be plain digits", row.bytes)

@@ -23,8 +23,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("slug", help="The household.")
-        parser.add_argument("--kind", required=True, choices=[Bucket.Kind.ADDON, Bucket.Kind.BONUS])
-        parser.add_argument("--zone", required=True, choices=Zone.values)
+        parser.add_argument(
+            "--kind", required=True, choices=[Bucket.Kind.ADDON.value, Bucket.Kind.BONUS.value]
+        )
+        parser.add_argument("--zone", required=True, choices=list(Zone.values))
         parser.add_argument(
             "--bytes", required=True, dest="amount", help="Bytes, or with a unit: 500MB, 5GB."
         )

@@ -1,0 +1,31 @@
+"""Fixtures for the management command tests: a clock the commands read."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.utils import timezone
+
+
+class Clock:
+    """What ``timezone.now()`` answers while a test runs; move it with ``set``."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def set(self, now: datetime) -> None:
+        assert timezone.is_aware(now)
+        self.now = now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Commands take no ``now``: they call ``timezone.now()``, so the tests set it.
+
+    Patching the module attribute reaches every caller (services, ``auto_now_add``),
+    which all look it up as ``timezone.now`` at call time.
+    """
+    fixed = Clock(datetime(2026, 3, 5, 12, tzinfo=UTC))
+    monkeypatch.setattr(timezone, "now", lambda: fixed.now)
+    return fixed
