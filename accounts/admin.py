@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from accounts import services
@@ -124,6 +125,18 @@ class MemberForm(forms.ModelForm):
             self.fields["username"].disabled = True
             self.fields["email"].initial = self.instance.user.email
 
+    def clean_username(self):
+        """A new member's username is checked here, so that a taken or invalid one is a
+        form error rather than a refusal from ``create_member`` in the middle of a save."""
+        username = self.cleaned_data["username"]
+        if self.instance.pk:
+            return username
+        user_model = get_user_model()
+        user_model._meta.get_field("username").run_validators(username)
+        if user_model.objects.filter(username=username).exists():
+            raise forms.ValidationError("is already taken")
+        return username
+
 
 class MemberFormSet(forms.BaseInlineFormSet):
     def clean(self):
@@ -153,6 +166,8 @@ def save_members(request, household: Household, formset) -> None:
             f.cleaned_data.get("role") == Member.Role.OWNER and f.cleaned_data.get("active")
         ),
     )
+    # What ``formset.save()`` would have recorded, for the admin's change message.
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
     for form in forms_in_order:
         data = form.cleaned_data
         fields = {
@@ -163,11 +178,13 @@ def save_members(request, household: Household, formset) -> None:
             "active": data["active"],
         }
         if form.instance.pk:
-            services.update_member(form.instance, email=data.get("email") or "", **fields)
+            member = services.update_member(form.instance, email=data.get("email") or "", **fields)
+            formset.changed_objects.append((member, form.changed_data))
         else:
-            services.create_member(
+            member = services.create_member(
                 household, username=data["username"], email=data.get("email") or "", **fields
             )
+            formset.new_objects.append(member)
 
 
 class MemberInline(admin.TabularInline):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
 
@@ -30,20 +30,28 @@ def parse_bytes(field: str, text: str) -> int:
     return int(amount)
 
 
-def format_bytes(value: int | None, *, binary: bool | None = None) -> str:
-    """``12.35 GB``, ``500 MB``, ``0 B``; ``None`` (unlimited) as ``unlimited``."""
-    if value is None:
-        return "unlimited"
+DECIMAL_UNITS = ("B", "kB", "MB", "GB", "TB")
+BINARY_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
+
+
+def scale(value: int, *, binary: bool | None = None) -> tuple[Decimal, str]:
+    """``value`` bytes as an amount rounded for people and its unit symbol: three
+    significant figures (``12.3``, ``1.99``), whole bytes below a kilobyte."""
     binary = settings.DATAPOOL_BINARY_UNITS if binary is None else binary
     step = 1024 if binary else 1000
-    units = ["B", "KiB", "MiB", "GiB", "TiB"] if binary else ["B", "kB", "MB", "GB", "TB"]
-    amount = Decimal(abs(value))
-    index = 0
+    units = BINARY_UNITS if binary else DECIMAL_UNITS
+    amount, index = Decimal(abs(value)), 0
     while amount >= step and index < len(units) - 1:
         amount /= step
         index += 1
-    sign = "-" if value < 0 else ""
-    if index == 0:
-        return f"{sign}{value if value >= 0 else -value} B"
-    digits = 2 if amount < 10 else 1 if amount < 100 else 0
-    return f"{sign}{amount:.{digits}f} {units[index]}"
+    digits = 0 if index == 0 else 2 if amount < 10 else 1 if amount < 100 else 0
+    amount = amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return (-amount if value < 0 else amount), units[index]
+
+
+def format_bytes(value: int | None, *, binary: bool | None = None) -> str:
+    """``12.3 GB``, ``500 MB``, ``0 B``; ``None`` (unlimited) as ``unlimited``."""
+    if value is None:
+        return "unlimited"
+    amount, unit = scale(value, binary=binary)
+    return f"{amount} {unit}"

@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from accounts.admin import ByteAmountField, ScopedAdmin, human
+from accounts.errors import Refused
 from accounts.selectors import owner_household
 from plans import services
 from plans.models import Bucket, LedgerEntry, PeriodClose, Plan, Terms, Zone
@@ -78,9 +79,12 @@ class PlanForm(forms.ModelForm):
             if price is None:
                 self.add_error("monthly_price", "Needed to work out the EU minimum.")
             else:
-                data["roaming_allowance_bytes"] = eu_minimum_roaming_bytes(
-                    price, timezone.now().year
-                )
+                try:
+                    data["roaming_allowance_bytes"] = eu_minimum_roaming_bytes(
+                        price, timezone.now().year
+                    )
+                except ValueError as error:  # a negative price: a form error, not a 500
+                    self.add_error("monthly_price", str(error))
         return data
 
 
@@ -186,6 +190,26 @@ class ExtendForm(forms.Form):
     note = forms.CharField(max_length=120, required=False, label="Why (e.g. the promotion)")
 
 
+def show_refusal(form: forms.Form, error: ValidationError, fields: dict[str, str]) -> None:
+    """Put a service's refusal beside the form field it names (``fields`` maps the
+    service's argument to the form's field); otherwise above the form, naming it."""
+    field = fields.get(getattr(error, "field", None))
+    if field is not None:
+        form.add_error(field, error.messages[0])
+    else:
+        form.add_error(None, str(error) if isinstance(error, Refused) else error.messages[0])
+
+
+GRANT_FIELDS = {
+    "kind": "kind",
+    "zone": "zone",
+    "bytes": "amount",
+    "at": "at",
+    "expires_at": "expires_at",
+    "note": "note",
+}
+
+
 def naive(value: datetime | None) -> datetime | None:
     """A form's time as typed: read later in the household's zone, not the server's."""
     return None if value is None else timezone.make_naive(value).replace(tzinfo=None)
@@ -246,7 +270,7 @@ class BucketAdmin(ReadOnlyAdmin):
                     note=data["note"],
                 )
             except ValidationError as error:
-                form.add_error(None, error.messages[0])
+                show_refusal(form, error, GRANT_FIELDS)
             else:
                 self.message_user(request, f"Granted {human(bucket.granted_bytes)} ({bucket}).")
                 return redirect(reverse("admin:plans_bucket_changelist"))
@@ -274,7 +298,7 @@ class BucketAdmin(ReadOnlyAdmin):
                     note=form.cleaned_data["note"],
                 )
             except ValidationError as error:
-                form.add_error(None, error.messages[0])
+                show_refusal(form, error, {"expires_at": "expires_at", "note": "note"})
             else:
                 self.message_user(request, f"{bucket}: expiry extended.")
                 return None

@@ -99,7 +99,9 @@ class HouseholdAdmin(ScopedAdmin):
         return request.user.is_superuser  # an owner has one household
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if request.user.is_superuser else ["slug"]
+        # The slug is set once, when a superuser adds the household: save_model only
+        # renames and changes the calendar, so an editable slug would be dropped silently.
+        return ["slug"] if obj is not None else []
 
     def get_fields(self, request, obj=None):
         """A new household has no plan yet: the form drops the field, so must the page."""

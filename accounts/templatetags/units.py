@@ -1,13 +1,13 @@
 """Human units in pages, in the reader's language: ``{{ value|bytes }}``."""
 
 from datetime import timedelta
-from decimal import Decimal
 
 from django import template
-from django.conf import settings
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
+
+from accounts.units import scale
 
 register = template.Library()
 
@@ -17,33 +17,24 @@ def human_bytes(value):
     """``12.3 GB`` (``12,3 Go`` in French); ``None`` is unlimited data."""
     if value is None:
         return _("unlimited")
-    binary = settings.DATAPOOL_BINARY_UNITS
-    step = 1024 if binary else 1000
-    units = (
-        [
-            pgettext("unit", "B"),
-            pgettext("unit", "KiB"),
-            pgettext("unit", "MiB"),
-            pgettext("unit", "GiB"),
-            pgettext("unit", "TiB"),
-        ]
-        if binary
-        else [
-            pgettext("unit", "B"),
-            pgettext("unit", "kB"),
-            pgettext("unit", "MB"),
-            pgettext("unit", "GB"),
-            pgettext("unit", "TB"),
-        ]
-    )
-    amount = Decimal(abs(int(value)))
-    index = 0
-    while amount >= step and index < len(units) - 1:
-        amount /= step
-        index += 1
-    digits = 0 if index == 0 else 2 if amount < 10 else 1 if amount < 100 else 0
-    sign = "−" if value < 0 else ""
-    return f"{sign}{number_format(amount, digits, use_l10n=True)}\u00a0{units[index]}"
+    amount, unit = scale(int(value))
+    digits = max(0, -amount.as_tuple().exponent)
+    sign = "−" if amount < 0 else ""
+    return f"{sign}{number_format(abs(amount), digits, use_l10n=True)}\u00a0{UNIT_NAMES[unit]()}"
+
+
+# The unit symbols in the reader's language ("Go" in French).
+UNIT_NAMES = {
+    "B": lambda: pgettext("unit", "B"),
+    "kB": lambda: pgettext("unit", "kB"),
+    "MB": lambda: pgettext("unit", "MB"),
+    "GB": lambda: pgettext("unit", "GB"),
+    "TB": lambda: pgettext("unit", "TB"),
+    "KiB": lambda: pgettext("unit", "KiB"),
+    "MiB": lambda: pgettext("unit", "MiB"),
+    "GiB": lambda: pgettext("unit", "GiB"),
+    "TiB": lambda: pgettext("unit", "TiB"),
+}
 
 
 @register.filter

@@ -91,7 +91,11 @@ def extend_expiry(
                 f"must be after the current expiry {bucket.expires_at.isoformat()}",
                 expires_at.isoformat(),
             )
-        text = f"expiry moved from {bucket.expires_at.isoformat()} to {expires_at.isoformat()}"
+        zone = household.calendar.zone
+        text = (
+            f"expiry moved from {bucket.expires_at.astimezone(zone).isoformat()} "
+            f"to {expires_at.astimezone(zone).isoformat()}"
+        )
         LedgerEntry.objects.create(
             household=household,
             bucket=bucket,
