@@ -5,6 +5,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from accounts.models import Member
 from plans.models import Zone
 from usage.models import Alert
 
@@ -51,10 +52,16 @@ class PreferencesForm(forms.Form):
         super().__init__(*args, **kwargs)
         off = set(member.alert_opt_outs.values_list("kind", flat=True))
         for kind, label in Alert.Kind.choices:
+            if kind == Alert.Kind.PERIOD_CLOSED and member.role != Member.Role.OWNER:
+                continue  # the owner's alone
             self.fields[f"alert_{kind}"] = forms.BooleanField(
                 label=label, required=False, initial=kind not in off
             )
         self.fields["language"].initial = member.language
 
     def disabled_kinds(self) -> set[str]:
-        return {kind for kind in Alert.Kind.values if not self.cleaned_data.get(f"alert_{kind}")}
+        return {
+            kind
+            for kind in Alert.Kind.values
+            if f"alert_{kind}" in self.fields and not self.cleaned_data.get(f"alert_{kind}")
+        }
