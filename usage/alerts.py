@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -74,6 +74,12 @@ def evaluate(
     data expiring soon, and closes not yet announced."""
     limits = thresholds(household)
     periods = periods or [household.period_of(now)]
+    # A period not opened yet has no allowance: its pool cannot be low or empty yet.
+    # A period long over (an import of past months) is history, not news: only the
+    # current period and the one before it, while it may still take late data, alert.
+    opened = Period.parse(household.opened_through) if household.opened_through else None
+    recent = household.period_of(now).previous()
+    periods = [p for p in periods if opened is not None and recent <= p <= opened]
     members = list(household.members.filter(active=True).select_related("user"))
     owner = next((m for m in members if m.role == Member.Role.OWNER), None)
     due: list[Due] = []
@@ -153,8 +159,10 @@ def _expiry_alerts(household, now: datetime, limits: Thresholds, members) -> lis
         expires_at__gt=now,
         expires_at__lte=horizon,
     )
-    period = household.period_of(now).key
     for bucket in soon:
+        # The period of the bucket's last instant, not of now: an expiry moved past a
+        # period's end must not warn again when the new period starts.
+        period = household.period_of(bucket.expires_at - timedelta(microseconds=1)).key
         figures = {"left_bytes": bucket.left_bytes, "expires_at": bucket.expires_at.isoformat()}
         for days in sorted({limits.rollover_warn_days, limits.rollover_last_warn_days}):
             if bucket.expires_at <= now + timedelta(days=days):
@@ -177,7 +185,12 @@ def _close_alerts(household, owner) -> list[Due]:
             "period", flat=True
         )
     )
-    closes = PeriodClose.objects.filter(household=household).exclude(period__in=announced)
+    # Only the newest close is news: catching up on past months announces the last one.
+    closes = (
+        PeriodClose.objects.filter(household=household)
+        .exclude(period__in=announced)
+        .order_by("-period")[:1]
+    )
     found = []
     for close in closes:
         usage = UsageRecord.objects.filter(household=household, period=close.period).aggregate(
@@ -249,19 +262,24 @@ def send_pending(ids: list[int] | None = None) -> tuple[int, int]:
         pending = pending.filter(pk__in=ids)
     sent = failed = 0
     for delivery in pending.exclude(member__user__email=""):
+        # Claim the delivery first, in one conditional UPDATE: another run at the same
+        # moment (send_alerts on a second host, or beside a commit's own send) finds it
+        # taken and skips it, so no email goes twice. A failure hands it back.
+        claimed = AlertDelivery.objects.filter(
+            pk=delivery.pk, sent_at__isnull=True, attempts__lt=settings.ALERT_EMAIL_ATTEMPTS
+        ).update(sent_at=timezone.now(), attempts=F("attempts") + 1, last_error="")
+        if not claimed:
+            continue
         try:
             _send(delivery)
         except Exception as error:  # any mail failure is logged and retried later
             failed += 1
             logger.warning("alert email %s to %s failed: %s", delivery.pk, delivery.member, error)
             AlertDelivery.objects.filter(pk=delivery.pk).update(
-                attempts=delivery.attempts + 1, last_error=str(error)[:300]
+                sent_at=None, last_error=str(error)[:300]
             )
         else:
             sent += 1
-            AlertDelivery.objects.filter(pk=delivery.pk).update(
-                sent_at=timezone.now(), attempts=delivery.attempts + 1, last_error=""
-            )
     return sent, failed
 
 
@@ -304,6 +322,10 @@ def set_preferences(member: Member, *, disabled: set[str], language: str | None 
     unknown = disabled - set(Kind.values)
     if unknown:
         raise Refused("alerts", "unknown kind of alert", ", ".join(sorted(unknown)))
+    if member.role != Member.Role.OWNER:
+        # "Period closed" is the owner's alone: a member's choice about it must not
+        # follow them if they become the owner, who only turns it off by their own choice.
+        disabled = disabled - {Kind.PERIOD_CLOSED}
     with transaction.atomic():
         AlertOptOut.objects.filter(member=member).exclude(kind__in=disabled).delete()
         existing = set(AlertOptOut.objects.filter(member=member).values_list("kind", flat=True))
@@ -322,9 +344,11 @@ def check_all(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     fired = 0
     for household in Household.objects.order_by("pk").iterator():
-        with transaction.atomic():
-            locked = lock_household(household)
-            if not locked.opened_through:
-                continue
-            fired += len(evaluate(locked, now=now))
+        try:
+            with transaction.atomic():
+                locked = lock_household(household)
+                if locked.opened_through:
+                    fired += len(evaluate(locked, now=now))
+        except Exception:  # one household's failure must not stop the others' alerts
+            logger.exception("alerts of household %s failed", household.slug)
     return fired

@@ -12,17 +12,22 @@ PostgreSQL (skipped only when no PostgreSQL answers) and on an SQLite file.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
+from io import StringIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, Sum
+from django.utils import timezone
 
 from accounts.errors import Refused
 from accounts.models import Household, Member
@@ -30,7 +35,7 @@ from plans import services as plan_services
 from plans.models import Bucket, PeriodClose
 from tests.factories import GB, MB, MemberFactory, household_with_plan
 from usage.ledger import find_violations
-from usage.models import Allocation, UsageRecord
+from usage.models import Alert, AlertDelivery, Allocation, UsageRecord
 from usage.selectors import pool_status
 from usage.services import record_usage
 
@@ -299,6 +304,165 @@ def test_opening_a_period_at_once_creates_its_allowances_once(run_concurrently):
             }
 
 
+@apply(on_postgres)
+def test_two_hosts_running_rollover_at_once_close_each_period_once(run_concurrently, monkeypatch):
+    """Cron fires ``rollover`` on two hosts at the same instant (SPEC §4), on 2026-03-05:
+    January and February are due for 50 households (10 GB plans with rollover; household
+    i used i x 100 MB in January). Each period closes once, whichever host gets there.
+
+    Household i rolls 10 GB - i x 100 MB from January, then the untouched 10 GB from
+    February, expiring January's rollover: over i = 0..49, rolled 1000 GB - 122.5 GB =
+    877.5 GB and expired 500 GB - 122.5 GB = 377.5 GB.
+    """
+    now = datetime(2026, 3, 5, 12, tzinfo=PARIS)
+    monkeypatch.setattr(timezone, "now", lambda: now)  # what the command reads
+    for i in range(50):
+        household = household_with_plan(monthly_allowance_bytes=10 * GB, rollover=True)
+        if i:
+            at = datetime(2026, 1, 10, 12, tzinfo=PARIS)
+            record_usage(MemberFactory(household=household), bytes=i * 100 * MB, at=at, now=at)
+    single_run = plan_services.close_periods(dry_run=True)
+    assert (single_run.rolled_bytes, single_run.expired_bytes) == (877_500 * MB, 377_500 * MB)
+
+    def host():
+        out, err = StringIO(), StringIO()
+        call_command("rollover", stdout=out, stderr=err)  # raises on exit code 1
+        return out.getvalue(), err.getvalue()
+
+    outcomes = run_concurrently(host, host)
+
+    assert failures(outcomes) == []
+    assert [o.value[1] for o in outcomes] == ["", ""]
+    summaries = [o.value[0].splitlines()[-1] for o in outcomes]
+    rolled = [
+        int(m[1]) if (m := re.search(r"rolled [^(]*\((\d+) bytes\)", line)) else 0
+        for line in summaries
+    ]
+    assert sum(rolled) == single_run.rolled_bytes, summaries
+    assert any(line.startswith("Nothing to close") for line in summaries) or all(
+        line.endswith(", 0 failed.") for line in summaries
+    ), summaries
+
+    closes = PeriodClose.objects.values("household", "period").annotate(n=Count("id"))
+    assert len(closes) == 100
+    assert {row["n"] for row in closes} == {1}
+    assert set(PeriodClose.objects.values_list("period", flat=True)) == {"2026-01", "2026-02"}
+    rollovers = Bucket.objects.filter(kind="rollover")
+    assert rollovers.count() == 100
+    assert {(b.household_id, b.period, b.granted_bytes) for b in rollovers} == set(
+        PeriodClose.objects.values_list("household", "period", "rolled_bytes")
+    )
+    assert PeriodClose.objects.aggregate(
+        rolled=Sum("rolled_bytes"), expired=Sum("expired_bytes")
+    ) == {"rolled": 877_500 * MB, "expired": 377_500 * MB}
+    assert find_violations() == []
+
+
+@apply(on_postgres)
+def test_eight_phones_crossing_80_percent_at_once_alert_once(run_concurrently, mailoutbox):
+    """Issue #6: Léa (a 5 GB cap that notifies) has 8 phones reporting 600 MB each at
+    the same moment, 4 at home and 4 abroad (so that they touch different buckets):
+    4.8 GB covered, past 80 % of her cap (4 GB) on the 7th, whichever it is. Paul had
+    used 6 GB, so the 10 GB domestic pool goes from 4 GB left to 1.6 GB, past 20 %
+    (2 GB); roaming keeps 2.6 GB of 5 GB. Exactly one cap_near (to Léa and Olga, the
+    owner) and one pool_low (to all three), one delivery and one email per recipient;
+    no cap_reached."""
+    now = datetime(2026, 1, 20, 12, tzinfo=PARIS)
+    household = household_with_plan(monthly_allowance_bytes=10 * GB, roaming_allowance_bytes=5 * GB)
+    owner = MemberFactory(household=household, role="owner", display_name="Olga")
+    paul = MemberFactory(household=household, display_name="Paul")
+    lea = MemberFactory(household=household, display_name="Léa", monthly_cap_bytes=5 * GB)
+    record_usage(paul, bytes=6 * GB, at=datetime(2026, 1, 10, tzinfo=PARIS), now=now)
+    assert not Alert.objects.exists()
+
+    def phone(index: int):
+        return lambda: record_usage(
+            Member.objects.get(pk=lea.pk),
+            bytes=600 * MB,
+            zone="roaming" if index % 2 else "domestic",
+            at=datetime(2026, 1, 20, 11, tzinfo=PARIS),
+            ref=f"lea-phone-{index}",
+            now=now,
+        )
+
+    outcomes = run_concurrently(*[phone(i) for i in range(8)])
+
+    assert failures(outcomes) == []
+    assert UsageRecord.objects.filter(member=lea).aggregate(total=Sum("covered_bytes")) == {
+        "total": 4800 * MB
+    }
+    alerts = Alert.objects.filter(household=household)
+    assert sorted(alerts.values_list("kind", "subject", "threshold", "period")) == [
+        ("cap_near", f"member:{lea.pk}", 80, "2026-01"),
+        ("pool_low", "domestic", 20, "2026-01"),
+    ]
+    deliveries = AlertDelivery.objects.filter(alert__household=household)
+    assert sorted((d.alert.kind, d.member.name) for d in deliveries) == [
+        ("cap_near", "Léa"),
+        ("cap_near", "Olga"),
+        ("pool_low", "Léa"),
+        ("pool_low", "Olga"),
+        ("pool_low", "Paul"),
+    ]
+    assert all(d.sent_at is not None and d.attempts == 1 for d in deliveries)
+    sent = sorted((m.to[0], m.subject.rsplit(": ", 1)[1]) for m in mailoutbox)
+    assert sent == sorted(
+        [
+            (lea.user.email, "Monthly cap nearly reached"),
+            (owner.user.email, "Monthly cap nearly reached"),
+            (lea.user.email, "Domestic pool low"),
+            (owner.user.email, "Domestic pool low"),
+            (paul.user.email, "Domestic pool low"),
+        ]
+    )
+    assert find_violations() == []
+
+
+@apply(on_postgres)
+def test_send_alerts_on_two_hosts_at_once_sends_each_email_once(
+    run_concurrently, mailoutbox, monkeypatch
+):
+    """Cron fires ``send_alerts`` on two hosts at the same instant (PITFALLS: a job runs
+    twice sooner or later) while 6 alert emails wait for a retry (the mail server was
+    down when they fired). Each email goes out once, whichever host sends it."""
+    from usage import alerts as alert_service
+
+    now = datetime(2026, 1, 20, 12, tzinfo=PARIS)
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    household = household_with_plan(monthly_allowance_bytes=10 * GB)
+    for name in ("Olga", "Paul", "Max", "Léa", "Noé"):
+        MemberFactory(household=household, display_name=name, role="member")
+    owner = MemberFactory(household=household, display_name="Zoé", role="owner")
+    real_send = alert_service.send_mail
+
+    def down(*args, **kwargs):
+        raise OSError("mail server down")
+
+    monkeypatch.setattr(alert_service, "send_mail", down)
+    record_usage(owner, bytes=8 * GB, at=now, now=now)  # pool_low, to all 6
+    pending = AlertDelivery.objects.filter(sent_at__isnull=True, attempts=1)
+    assert pending.count() == 6
+    assert mailoutbox == []
+
+    def slow(*args, **kwargs):
+        time.sleep(0.05)  # an SMTP round trip: the other host is at work meanwhile
+        return real_send(*args, **kwargs)
+
+    monkeypatch.setattr(alert_service, "send_mail", slow)
+
+    def host():
+        call_command("send_alerts", verbosity=0)
+
+    outcomes = run_concurrently(host, host)
+
+    assert failures(outcomes) == []
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(
+        household.members.values_list("user__email", flat=True)
+    )
+    assert set(AlertDelivery.objects.values_list("attempts", flat=True)) == {2}
+    assert not AlertDelivery.objects.filter(sent_at__isnull=True).exists()
+
+
 # --- SQLite file: IMMEDIATE transactions queue the writers ----------------------------
 
 
@@ -378,7 +542,7 @@ def test_postgres_concurrency_tests_pass_in_a_postgres_session(tmp_path):
             f"no PostgreSQL answers at {POSTGRES_URL} (set DATAPOOL_TEST_POSTGRES_URL): {error}"
         )
     expected = marked("postgres")
-    assert len(expected) == 4
+    assert len(expected) == 7
     outcomes = run_this_file(
         tmp_path,
         DATABASE_URL=POSTGRES_URL,
