@@ -49,3 +49,8 @@ format: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .hypothesis
+
+# PNGs of the family pages for the docs: the demo household in a throw-away database.
+.PHONY: screenshots
+screenshots: $(INSTALLED) $(CHROMIUM)
+	$(BIN)/python tools/screenshots.py
