@@ -8,6 +8,8 @@ multi-row ``INSERT`` per batch. Only datetimes need adapting (to the backend's f
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from django.db import connection, models
 
 MAX_PARAMS = 30000  # under SQLite's 32766 and PostgreSQL's 65535 bind parameters
@@ -21,9 +23,7 @@ def insert_rows(
     quote = connection.ops.quote_name
     columns = [meta.get_field(name) for name in fields]
     adapt = [
-        connection.ops.adapt_datetimefield_value
-        if isinstance(column, models.DateTimeField)
-        else None
+        datetime_adapter() if isinstance(column, models.DateTimeField) else None
         for column in columns
     ]
     names = ", ".join(quote(c.column) for c in columns)
@@ -44,3 +44,11 @@ def insert_rows(
             if returning_ids:
                 ids += [row[0] for row in cursor.fetchall()]
     return ids
+
+
+def datetime_adapter():
+    """What the backend stores for an aware datetime. SQLite keeps naive UTC text, as
+    Django's own adapter makes it (written out here: it is called for every row)."""
+    if connection.vendor == "sqlite" and connection.timezone_name == "UTC":
+        return lambda value: str(value.astimezone(UTC).replace(tzinfo=None))
+    return connection.ops.adapt_datetimefield_value

@@ -10,17 +10,19 @@ email is logged and never undoes the usage that caused it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Max, Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from accounts.bulk import insert_rows
 from accounts.errors import Refused
 from accounts.models import Household, Member
 from plans.models import Bucket, PeriodClose, Zone
@@ -42,8 +44,10 @@ class Thresholds:
 
 def thresholds(household: Household) -> Thresholds:
     """The household's own thresholds where it set them, the site's otherwise."""
-    own = AlertSettings.objects.filter(household=household).first()
+    return _thresholds(AlertSettings.objects.filter(household=household).first())
 
+
+def _thresholds(own: AlertSettings | None) -> Thresholds:
     def pick(name: str, default: int) -> int:
         value = getattr(own, name, None) if own else None
         return default if value is None else value
@@ -58,6 +62,7 @@ def thresholds(household: Household) -> Thresholds:
 
 @dataclass(frozen=True)
 class Due:
+    household_id: int
     kind: str
     subject: str
     threshold: int
@@ -66,144 +71,230 @@ class Due:
     recipients: list[Member]
 
 
+@dataclass
+class _Household:
+    """What the evaluation of one household needs, loaded for a batch at once."""
+
+    household: Household
+    limits: Thresholds
+    periods: list[Period]
+    members: list[Member] = field(default_factory=list)
+
+    @property
+    def owner(self) -> Member | None:
+        return next((m for m in self.members if m.role == Member.Role.OWNER), None)
+
+
 def evaluate(
     household: Household, *, now: datetime, periods: list[Period] | None = None
 ) -> list[Alert]:
     """Record the alerts that are due for ``household`` (the caller holds its lock):
     pool and cap alerts of ``periods`` (default: the period containing now), rolled-over
-    data expiring soon, and closes not yet announced."""
-    limits = thresholds(household)
-    periods = periods or [household.period_of(now)]
-    # A period not opened yet has no allowance: its pool cannot be low or empty yet.
-    # A period long over (an import of past months) is history, not news: only the
-    # current period and the one before it, while it may still take late data, alert.
-    opened = Period.parse(household.opened_through) if household.opened_through else None
-    recent = household.period_of(now).previous()
-    periods = [p for p in periods if opened is not None and recent <= p <= opened]
-    members = list(household.members.filter(active=True).select_related("user"))
-    owner = next((m for m in members if m.role == Member.Role.OWNER), None)
-    due: list[Due] = []
-    for period in periods:
-        due += _pool_alerts(household, period, limits, members, owner)
-        due += _cap_alerts(household, period, limits, members, owner)
-    due += _expiry_alerts(household, now, limits, members)
-    due += _close_alerts(household, owner)
-    return _record(household, due, now)
+    data expiring soon, and the newest close not yet announced."""
+    return evaluate_many({household: periods}, now=now)
 
 
-def _pool_alerts(household, period: Period, limits: Thresholds, members, owner) -> list[Due]:
-    start, end = household.calendar.start(period), household.calendar.end(period)
-    buckets = Bucket.objects.filter(household=household, valid_from__lt=end, expires_at__gt=start)
-    found = []
-    for zone, low, empty in (
-        (Zone.DOMESTIC, Kind.POOL_LOW, Kind.POOL_EMPTY),
-        (Zone.ROAMING, Kind.ROAMING_LOW, Kind.ROAMING_EMPTY),
-    ):
-        mine = [b for b in buckets if b.zone == zone]
-        if any(b.granted_bytes is None for b in mine):
-            continue  # unlimited data never runs low
-        granted = sum(b.granted_bytes for b in mine)
-        left = sum(b.left_bytes for b in mine)
-        used = UsageRecord.objects.filter(household=household, period=period.key, zone=zone)
-        if zone == Zone.ROAMING:
-            roamers = set(used.values_list("member_id", flat=True))
-            recipients = [m for m in members if m.pk in roamers or m == owner]
-            if not roamers:
-                continue
-        else:
-            recipients = members
-        figures = {"granted_bytes": granted, "left_bytes": left}
-        if granted and 100 * left <= limits.pool_low_percent * granted:
-            found.append(Due(low, zone, limits.pool_low_percent, period.key, figures, recipients))
-        if left == 0 and (granted or used.exists()):
-            found.append(Due(empty, zone, 0, period.key, figures, recipients))
-    return found
-
-
-def _cap_alerts(household, period: Period, limits: Thresholds, members, owner) -> list[Due]:
-    capped = [m for m in members if m.monthly_cap_bytes is not None]
-    if not capped:
+def evaluate_many(targets: dict[Household, list[Period] | None], *, now: datetime) -> list[Alert]:
+    """``evaluate`` for many households (all locked by the caller) with a number of
+    queries that does not grow with the number of households."""
+    if not targets:
         return []
-    totals = dict(
-        UsageRecord.objects.filter(member__in=capped, period=period.key)
-        .values("member_id")
-        .annotate(covered=Sum("covered_bytes"))
-        .values_list("member_id", "covered")
-    )
+    ids = [h.pk for h in targets]
+    own_settings = {s.household_id: s for s in AlertSettings.objects.filter(household_id__in=ids)}
+    batch: dict[int, _Household] = {}
+    for household, periods in targets.items():
+        periods = periods or [household.period_of(now)]
+        # A period not opened yet has no allowance: its pool cannot be low or empty yet.
+        # A period long over (an import of past months) is history, not news: only the
+        # current period and the one before it, while it may still take late data, alert.
+        opened = Period.parse(household.opened_through) if household.opened_through else None
+        recent = household.period_of(now).previous()
+        periods = [p for p in periods if opened is not None and recent <= p <= opened]
+        limits = _thresholds(own_settings.get(household.pk))
+        batch[household.pk] = _Household(household, limits, sorted(set(periods)))
+    for member in Member.objects.filter(household_id__in=ids, active=True).select_related("user"):
+        batch[member.household_id].members.append(member)
+
+    due = _pool_alerts(batch) + _cap_alerts(batch)
+    due += _expiry_alerts(batch, now) + _close_alerts(batch)
+    return _record(batch, due, now)
+
+
+def _period_keys(batch: dict[int, _Household]) -> set[str]:
+    return {p.key for h in batch.values() for p in h.periods}
+
+
+def _pool_alerts(batch: dict[int, _Household]) -> list[Due]:
+    keys = _period_keys(batch)
+    if not keys:
+        return []
+    bounds = [
+        (h.household.calendar.start(p), h.household.calendar.end(p))
+        for h in batch.values()
+        for p in h.periods
+    ]
+    buckets = defaultdict(list)
+    for bucket in Bucket.objects.filter(
+        household_id__in=list(batch),
+        valid_from__lt=max(end for _, end in bounds),
+        expires_at__gt=min(start for start, _ in bounds),
+    ):
+        buckets[bucket.household_id].append(bucket)
+    users = defaultdict(set)  # (household, period, zone) -> members with usage
+    for household_id, period, zone, member_id in (
+        UsageRecord.objects.filter(household_id__in=list(batch), period__in=keys)
+        .values_list("household_id", "period", "zone", "member_id")
+        .distinct()
+    ):
+        users[household_id, period, zone].add(member_id)
     found = []
-    for member in capped:
-        if member.pk not in totals:
-            continue  # no usage this period: nothing to warn about
-        covered, cap = totals[member.pk] or 0, member.monthly_cap_bytes
-        recipients = [member] + ([owner] if owner and owner != member else [])
-        figures = {"covered_bytes": covered, "cap_bytes": cap, "member": member.name}
-        subject = f"member:{member.pk}"
-        if 100 * covered >= limits.cap_near_percent * cap:
-            found.append(
-                Due(
-                    Kind.CAP_NEAR, subject, limits.cap_near_percent, period.key, figures, recipients
-                )
-            )
-        if covered >= cap:
-            found.append(Due(Kind.CAP_REACHED, subject, 100, period.key, figures, recipients))
+    for pk, h in batch.items():
+        calendar = h.household.calendar
+        for period in h.periods:
+            start, end = calendar.start(period), calendar.end(period)
+            valid = [b for b in buckets[pk] if b.valid_from < end and b.expires_at > start]
+            for zone, low, empty in (
+                (Zone.DOMESTIC, Kind.POOL_LOW, Kind.POOL_EMPTY),
+                (Zone.ROAMING, Kind.ROAMING_LOW, Kind.ROAMING_EMPTY),
+            ):
+                mine = [b for b in valid if b.zone == zone]
+                if any(b.granted_bytes is None for b in mine):
+                    continue  # unlimited data never runs low
+                granted = sum(b.granted_bytes for b in mine)
+                left = sum(b.left_bytes for b in mine)
+                used_by = users[pk, period.key, zone]
+                if zone == Zone.ROAMING:
+                    if not used_by:
+                        continue
+                    recipients = [m for m in h.members if m.pk in used_by or m == h.owner]
+                else:
+                    recipients = h.members
+                figures = {"granted_bytes": granted, "left_bytes": left}
+                percent = h.limits.pool_low_percent
+                if granted and 100 * left <= percent * granted:
+                    found.append(Due(pk, low, zone, percent, period.key, figures, recipients))
+                if left == 0 and (granted or used_by):
+                    found.append(Due(pk, empty, zone, 0, period.key, figures, recipients))
     return found
 
 
-def _expiry_alerts(household, now: datetime, limits: Thresholds, members) -> list[Due]:
+def _cap_alerts(batch: dict[int, _Household]) -> list[Due]:
+    capped = [m for h in batch.values() for m in h.members if m.monthly_cap_bytes is not None]
+    keys = _period_keys(batch)
+    if not capped or not keys:
+        return []
+    totals = {
+        (member_id, period): covered or 0
+        for member_id, period, covered in UsageRecord.objects.filter(
+            member__in=capped, period__in=keys
+        )
+        .values("member_id", "period")
+        .annotate(covered=Sum("covered_bytes"))
+        .values_list("member_id", "period", "covered")
+    }
     found = []
-    horizon = now + timedelta(days=limits.rollover_warn_days)
+    for pk, h in batch.items():
+        owner = h.owner
+        for period in h.periods:
+            for member in h.members:
+                if member.monthly_cap_bytes is None or (member.pk, period.key) not in totals:
+                    continue  # no cap, or no usage this period: nothing to warn about
+                covered, cap = totals[member.pk, period.key], member.monthly_cap_bytes
+                recipients = [member] + ([owner] if owner and owner != member else [])
+                figures = {"covered_bytes": covered, "cap_bytes": cap, "member": member.name}
+                subject = f"member:{member.pk}"
+                near = h.limits.cap_near_percent
+                if 100 * covered >= near * cap:
+                    found.append(
+                        Due(pk, Kind.CAP_NEAR, subject, near, period.key, figures, recipients)
+                    )
+                if covered >= cap:
+                    found.append(
+                        Due(pk, Kind.CAP_REACHED, subject, 100, period.key, figures, recipients)
+                    )
+    return found
+
+
+def _expiry_alerts(batch: dict[int, _Household], now: datetime) -> list[Due]:
+    longest = max(h.limits.rollover_warn_days for h in batch.values())
     soon = Bucket.objects.filter(
-        household=household,
+        household_id__in=list(batch),
         kind=Bucket.Kind.ROLLOVER,
         left_bytes__gt=0,
         expires_at__gt=now,
-        expires_at__lte=horizon,
+        expires_at__lte=now + timedelta(days=longest),
     )
+    found = []
     for bucket in soon:
+        h = batch[bucket.household_id]
         # The period of the bucket's last instant, not of now: an expiry moved past a
         # period's end must not warn again when the new period starts.
-        period = household.period_of(bucket.expires_at - timedelta(microseconds=1)).key
+        last = bucket.expires_at - timedelta(microseconds=1)
+        period = h.household.period_of(last).key
         figures = {"left_bytes": bucket.left_bytes, "expires_at": bucket.expires_at.isoformat()}
-        for days in sorted({limits.rollover_warn_days, limits.rollover_last_warn_days}):
+        warn = {h.limits.rollover_warn_days, h.limits.rollover_last_warn_days}
+        for days in sorted(warn):
             if bucket.expires_at <= now + timedelta(days=days):
                 found.append(
                     Due(
+                        bucket.household_id,
                         Kind.ROLLOVER_EXPIRING,
                         f"bucket:{bucket.pk}",
                         days,
                         period,
                         figures,
-                        members,
+                        h.members,
                     )
                 )
     return found
 
 
-def _close_alerts(household, owner) -> list[Due]:
+def _close_alerts(batch: dict[int, _Household]) -> list[Due]:
+    """Only the newest close is news: catching up on past months announces the last."""
+    newest = dict(
+        PeriodClose.objects.filter(household_id__in=list(batch))
+        .values("household_id")
+        .annotate(last=Max("period"))
+        .values_list("household_id", "last")
+    )
+    if not newest:
+        return []
     announced = set(
-        Alert.objects.filter(household=household, kind=Kind.PERIOD_CLOSED).values_list(
-            "period", flat=True
+        Alert.objects.filter(
+            household_id__in=list(newest), kind=Kind.PERIOD_CLOSED, period__in=set(newest.values())
+        ).values_list("household_id", "period")
+    )
+    todo = {pk: key for pk, key in newest.items() if (pk, key) not in announced}
+    if not todo:
+        return []
+    closes = [
+        c
+        for c in PeriodClose.objects.filter(
+            household_id__in=list(todo), period__in=set(todo.values())
         )
-    )
-    # Only the newest close is news: catching up on past months announces the last one.
-    closes = (
-        PeriodClose.objects.filter(household=household)
-        .exclude(period__in=announced)
-        .order_by("-period")[:1]
-    )
+        if todo.get(c.household_id) == c.period
+    ]
+    usage = {
+        (row["household_id"], row["period"]): row
+        for row in UsageRecord.objects.filter(
+            household_id__in=list(todo), period__in=set(todo.values())
+        )
+        .values("household_id", "period")
+        .annotate(used=Sum("bytes"), overage=Sum("overage_bytes"))
+    }
     found = []
     for close in closes:
-        usage = UsageRecord.objects.filter(household=household, period=close.period).aggregate(
-            used=Sum("bytes"), overage=Sum("overage_bytes")
-        )
+        row = usage.get((close.household_id, close.period), {})
         figures = {
-            "used_bytes": usage["used"] or 0,
-            "overage_bytes": usage["overage"] or 0,
+            "used_bytes": row.get("used") or 0,
+            "overage_bytes": row.get("overage") or 0,
             "rolled_bytes": close.rolled_bytes,
             "expired_bytes": close.expired_bytes,
         }
+        owner = batch[close.household_id].owner
         found.append(
             Due(
+                close.household_id,
                 Kind.PERIOD_CLOSED,
                 f"close:{close.period}",
                 0,
@@ -215,20 +306,24 @@ def _close_alerts(household, owner) -> list[Due]:
     return found
 
 
-def _record(household: Household, due: list[Due], now: datetime) -> list[Alert]:
+def _record(batch: dict[int, _Household], due: list[Due], now: datetime) -> list[Alert]:
+    """Keep the alerts that have not fired yet, with one delivery per recipient who did
+    not turn the kind off, and email them once the transaction commits."""
     if not due:
         return []
     fired = set(
-        Alert.objects.filter(household=household, period__in={d.period for d in due}).values_list(
-            "kind", "subject", "threshold", "period"
-        )
+        Alert.objects.filter(
+            household_id__in={d.household_id for d in due}, period__in={d.period for d in due}
+        ).values_list("household_id", "kind", "subject", "threshold", "period")
     )
-    fresh = [d for d in due if (d.kind, d.subject, d.threshold, d.period) not in fired]
+    fresh = [
+        d for d in due if (d.household_id, d.kind, d.subject, d.threshold, d.period) not in fired
+    ]
     if not fresh:
         return []
     alerts = Alert.objects.bulk_create(
         Alert(
-            household=household,
+            household=batch[d.household_id].household,
             kind=d.kind,
             subject=d.subject,
             threshold=d.threshold,
@@ -239,15 +334,21 @@ def _record(household: Household, due: list[Due], now: datetime) -> list[Alert]:
         for d in fresh
     )
     opted_out = set(
-        AlertOptOut.objects.filter(member__household=household).values_list("member_id", "kind")
+        AlertOptOut.objects.filter(
+            member__household_id__in={d.household_id for d in fresh}
+        ).values_list("member_id", "kind")
     )
-    deliveries = AlertDelivery.objects.bulk_create(
-        AlertDelivery(alert=alert, member=member)
-        for alert, d in zip(alerts, fresh, strict=True)
-        for member in d.recipients
-        if (member.pk, d.kind) not in opted_out
+    ids = insert_rows(
+        AlertDelivery,
+        ["alert", "member", "attempts", "last_error"],
+        [
+            (alert.pk, member.pk, 0, "")
+            for alert, d in zip(alerts, fresh, strict=True)
+            for member in d.recipients
+            if (member.pk, d.kind) not in opted_out
+        ],
+        returning_ids=True,
     )
-    ids = [delivery.pk for delivery in deliveries]
     transaction.on_commit(lambda: send_pending(ids))
     return alerts
 

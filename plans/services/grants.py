@@ -12,7 +12,13 @@ from accounts.models import MAX_BYTES, Household
 from plans import selectors
 from plans.models import Bucket, LedgerEntry, Zone
 from plans.services.checks import as_aware, refuse_before_start, refuse_closed, require_plan
-from plans.services.lifecycle import close_lazily, grant_entries, lock_household, open_periods
+from plans.services.lifecycle import (
+    close_lazily,
+    grant_entries,
+    lock_household,
+    open_periods,
+    write_entries,
+)
 
 
 def grant(
@@ -62,7 +68,7 @@ def grant(
             expires_at=expires_at,
             note=note,
         )
-        LedgerEntry.objects.bulk_create(grant_entries([bucket]))
+        write_entries(grant_entries([bucket]))
     return bucket
 
 

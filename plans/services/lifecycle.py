@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts.bulk import insert_rows
 from accounts.errors import Refused
 from accounts.models import Household
 from plans import selectors
@@ -66,18 +67,20 @@ def _terms(terms: dict[int, list[Terms]], household: Household, period: Period) 
     return found
 
 
-def grant_entries(buckets: list[Bucket], kind: str = Entry.GRANT, close=None) -> list[LedgerEntry]:
-    return [
-        LedgerEntry(
-            household_id=b.household_id,
-            bucket=b,
-            kind=kind,
-            bytes=b.granted_bytes,
-            at=b.valid_from,
-            period_close=close,
-        )
-        for b in buckets
-    ]
+LEDGER_FIELDS = ["household", "bucket", "kind", "bytes", "at", "period_close", "created_at"]
+
+
+def write_entries(entries: list[tuple]) -> None:
+    """Append ledger entries given as ``(household_id, bucket_id, kind, bytes, at,
+    period_close_id)`` tuples, in one statement per batch (they are many at a close)."""
+    now = timezone.now()
+    insert_rows(LedgerEntry, LEDGER_FIELDS, [(*entry, now) for entry in entries])
+
+
+def grant_entries(buckets: list[Bucket], kind: str = Entry.GRANT, close=None) -> list[tuple]:
+    """The entries that put each new bucket's bytes in it (a grant, or a roll-in)."""
+    close_id = close.pk if close is not None else None
+    return [(b.household_id, b.pk, kind, b.granted_bytes, b.valid_from, close_id) for b in buckets]
 
 
 # --- balances -----------------------------------------------------------------------
@@ -170,7 +173,7 @@ def open_through(
         household.opened_through = through.key
         moved[through.key].append(household.pk)
     Bucket.objects.bulk_create(buckets, batch_size=BATCH_SIZE)
-    LedgerEntry.objects.bulk_create(grant_entries(buckets), batch_size=BATCH_SIZE)
+    write_entries(grant_entries(buckets))
     for key, ids in moved.items():
         Household.objects.filter(pk__in=ids).update(opened_through=key)
 
@@ -274,29 +277,14 @@ def _close_round(
     move_bytes(moves)
     Bucket.objects.bulk_create([b for _, b in rollovers], batch_size=BATCH_SIZE)
     entries = [
-        LedgerEntry(
-            household_id=c.household_id,
-            bucket=a,
-            kind=Entry.ROLL_OUT,
-            bytes=c.rolled_bytes,
-            at=ends[c.household_id],
-            period_close=c,
-        )
+        (c.household_id, a.pk, Entry.ROLL_OUT, c.rolled_bytes, ends[c.household_id], c.pk)
         for c, a in rolled_from
     ]
     entries += [grant_entries([b], Entry.ROLL_IN, close=c)[0] for c, b in rollovers]
     entries += [
-        LedgerEntry(
-            household_id=c.household_id,
-            bucket=b,
-            kind=Entry.EXPIRY,
-            bytes=amount,
-            at=b.expires_at,
-            period_close=c,
-        )
-        for c, b, amount in expired
+        (c.household_id, b.pk, Entry.EXPIRY, amount, b.expires_at, c.pk) for c, b, amount in expired
     ]
-    LedgerEntry.objects.bulk_create(entries, batch_size=BATCH_SIZE)
+    write_entries(entries)
     return closes
 
 

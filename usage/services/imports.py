@@ -168,6 +168,7 @@ def import_usage(
     rows: list[Row], *, dry_run: bool = False, now: datetime | None = None
 ) -> ImportReport:
     """Validate every row, then record them all in one transaction, or nothing.
+    ``rows`` is emptied as it is read.
 
     Rows whose ``ref`` was already recorded (or appears earlier in the file) with the
     same content are skipped and counted; with other content they are refused. With
@@ -189,6 +190,7 @@ def import_usage(
         problems += row_problems
         if usage is not None:
             usages.append(usage)
+    rows.clear()  # the parsed rows replace the text ones: memory stays at one copy
 
     report = ImportReport(dry_run=dry_run)
     with transaction.atomic(durable=True):
@@ -208,8 +210,10 @@ def import_usage(
             for record in allocate(chunk, now=now):
                 report.add(record, locked[record.household_id].slug)
                 touched[record.household_id].add(record.period)
-            for pk, keys in touched.items():
-                alerts.evaluate(locked[pk], now=now, periods=sorted(map(Period.parse, keys)))
+            alerts.evaluate_many(
+                {locked[pk]: sorted(map(Period.parse, keys)) for pk, keys in touched.items()},
+                now=now,
+            )
         if dry_run:
             transaction.set_rollback(True)
     return report

@@ -42,6 +42,7 @@ class Usage:
     zone: str
     ref: str
     line: int = 0  # where it came from, for imports
+    period: Period | None = None  # the period of started_at, once worked out
 
     @property
     def member_id(self) -> int:
@@ -85,7 +86,7 @@ def check_against_accounts(
         raise Refused("member", "is not active", member.username)
     if at > now + FUTURE_TOLERANCE:
         raise Refused("started_at", "is more than 5 minutes in the future", at.isoformat())
-    period = household.period_of(at)
+    period = usage.period = household.period_of(at)
     plan_services.refuse_before_start(household, period, "started_at", at)
     if last_closed is not None and period <= last_closed:
         raise Refused(
@@ -166,7 +167,9 @@ def allocate(usages: dict[Household, list[Usage]], *, now: datetime) -> list[Rec
     by_period: dict[Period, dict[Household, list[Usage]]] = defaultdict(dict)
     for household, own in usages.items():
         own = sorted(own, key=lambda u: (u.started_at, u.line))
-        for period, group in groupby(own, key=lambda u: household.period_of(u.started_at)):
+        for period, group in groupby(
+            own, key=lambda u: u.period or household.period_of(u.started_at)
+        ):
             by_period[period][household] = list(group)
     records = []
     for period in sorted(by_period):
