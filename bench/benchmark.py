@@ -137,10 +137,11 @@ def phase_import(csv_path: str) -> dict:
     baseline = peak_rss_mb()
     counter = QueryCounter()
     started = time.perf_counter()
-    with connection.execute_wrapper(counter):
-        with open(csv_path, encoding="utf-8-sig", newline="") as stream:
-            rows = read_rows(stream)
-        report = import_usage(rows)
+    with (
+        connection.execute_wrapper(counter),
+        open(csv_path, encoding="utf-8-sig", newline="") as stream,
+    ):
+        report = import_usage(read_rows(stream))
     seconds = time.perf_counter() - started
     return {
         "rows": report.imported,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import re
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import TextIO
 
 from django.db import transaction
@@ -32,6 +34,7 @@ from usage.services.recording import (
 COLUMNS = ("household", "username", "started_at", "bytes", "zone", "ref")
 _DIGITS = re.compile(r"[0-9]+")
 CHUNK = 500
+PARSE_SLICE = 5000
 
 
 class ImportRefused(Exception):
@@ -73,49 +76,84 @@ class ImportReport:
             figures[slug] = figures.get(slug, 0) + value
 
 
-def read_rows(stream: TextIO) -> list[Row]:
-    """Read the CSV (header required, columns in any order). Refuses a bad header."""
-    reader = csv.reader(stream)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ImportRefused(["line 1: header: is missing (empty file)"]) from None
-    except csv.Error as error:
-        raise ImportRefused([f"line 1: header: is not valid CSV ({error})"]) from None
-    names = [name.strip().lstrip("\ufeff") for name in header]
-    problems = [f"line 1: header: unknown column ({name})" for name in names if name not in COLUMNS]
-    problems += [
-        f"line 1: header: column missing ({name})" for name in COLUMNS if name not in names
-    ]
-    problems += [
-        f"line 1: header: column repeated ({name})"
-        for name in sorted(set(names))
-        if names.count(name) > 1
-    ]
-    if problems:
-        raise ImportRefused(problems)
-    index = {name: names.index(name) for name in COLUMNS}
-    rows, problems = [], []
-    try:
-        for values in reader:
-            if not values or all(not v.strip() for v in values):
-                continue  # blank lines carry nothing
-            if len(values) != len(names):
-                problems.append(
-                    f"line {reader.line_num}: row: has {len(values)} fields, the header "
-                    f"has {len(names)} ({','.join(values)[:60]})"
-                )
-                continue
-            if any("\x00" in value for value in values):
-                text = ",".join(values).replace("\x00", "\\0")[:60]
-                problems.append(f"line {reader.line_num}: row: contains a NUL character ({text})")
-                continue
-            rows.append(Row(reader.line_num, *(values[index[n]].strip() for n in COLUMNS)))
-    except csv.Error as error:
-        problems.append(f"line {reader.line_num}: row: is not valid CSV ({error})")
-    if problems:
-        raise ImportRefused(problems)
-    return rows
+class CsvRows:
+    """The rows of a usage CSV, read lazily. The header is checked at once (a bad one
+    raises ``ImportRefused``); malformed rows are skipped while reading and listed in
+    ``problems``."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.reader = csv.reader(stream)
+        self.problems: list[str] = []
+        try:
+            header = next(self.reader)
+        except StopIteration:
+            raise ImportRefused(["line 1: header: is missing (empty file)"]) from None
+        except csv.Error as error:
+            raise ImportRefused([f"line 1: header: is not valid CSV ({error})"]) from None
+        names = [name.strip().lstrip("\ufeff") for name in header]
+        problems = [
+            f"line 1: header: unknown column ({name})" for name in names if name not in COLUMNS
+        ]
+        problems += [
+            f"line 1: header: column missing ({name})" for name in COLUMNS if name not in names
+        ]
+        problems += [
+            f"line 1: header: column repeated ({name})"
+            for name in sorted(set(names))
+            if names.count(name) > 1
+        ]
+        if problems:
+            raise ImportRefused(problems)
+        self.width = len(names)
+        self.index = [names.index(name) for name in COLUMNS]
+        self._rows = self._read()
+
+    def __iter__(self) -> Iterator[Row]:
+        return self
+
+    def __next__(self) -> Row:
+        return next(self._rows)
+
+    def _read(self) -> Iterator[Row]:
+        reader = self.reader
+        try:
+            for values in reader:
+                if not values or all(not v.strip() for v in values):
+                    continue  # blank lines carry nothing
+                if len(values) != self.width:
+                    self.problems.append(
+                        f"line {reader.line_num}: row: has {len(values)} fields, the header "
+                        f"has {self.width} ({','.join(values)[:60]})"
+                    )
+                    continue
+                if any("\x00" in value for value in values):
+                    text = ",".join(values).replace("\x00", "\\0")[:60]
+                    self.problems.append(
+                        f"line {reader.line_num}: row: contains a NUL character ({text})"
+                    )
+                    continue
+                yield Row(reader.line_num, *(values[i].strip() for i in self.index))
+        except csv.Error as error:
+            self.problems.append(f"line {reader.line_num}: row: is not valid CSV ({error})")
+
+
+def read_rows(stream: TextIO) -> CsvRows:
+    """The rows of a usage CSV, read as they are needed (see ``CsvRows``)."""
+    return CsvRows(stream)
+
+
+def _look_up(chunk: list[Row], households: dict, members: dict) -> None:
+    """Fetch the households and members that ``chunk`` names and were not seen yet."""
+    slugs = {row.household for row in chunk} - households.keys()
+    if not slugs:
+        return
+    found = {h.slug: h for h in Household.objects.filter(slug__in=slugs)}
+    for slug in slugs:
+        households[slug] = found.get(slug)
+    for member in Member.objects.filter(household__in=found.values()).select_related(
+        "user", "household"
+    ):
+        members[member.household_id, member.user.username] = member
 
 
 def _parse(row: Row, members: dict, households: dict) -> tuple[Usage | None, list[str]]:
@@ -125,7 +163,7 @@ def _parse(row: Row, members: dict, households: dict) -> tuple[Usage | None, lis
     def refuse(field_name: str, reason: str, value: str) -> None:
         problems.append(f"line {row.line}: {field_name}: {reason} ({value})")
 
-    household = households.get(row.household)
+    household = households.get(row.household)  # None: no such household
     member = None
     if household is None:
         refuse("household", "no such household", row.household)
@@ -165,32 +203,31 @@ def _parse(row: Row, members: dict, households: dict) -> tuple[Usage | None, lis
 
 
 def import_usage(
-    rows: list[Row], *, dry_run: bool = False, now: datetime | None = None
+    rows: Iterable[Row], *, dry_run: bool = False, now: datetime | None = None
 ) -> ImportReport:
     """Validate every row, then record them all in one transaction, or nothing.
-    ``rows`` is emptied as it is read.
 
     Rows whose ``ref`` was already recorded (or appears earlier in the file) with the
     same content are skipped and counted; with other content they are refused. With
     ``dry_run`` the whole import runs and is rolled back, so the report is exact.
+    ``rows`` is read once, a few thousand at a time (households and members are looked
+    up per slice), so a large file is never held twice in memory.
     """
     now = now or timezone.now()
-    slugs = {row.household for row in rows}
-    households = {h.slug: h for h in Household.objects.filter(slug__in=slugs)}
-    members = {
-        (m.household_id, m.user.username): m
-        for m in Member.objects.filter(household__in=households.values()).select_related(
-            "user", "household"
-        )
-    }
+    households: dict[str, Household] = {}
+    members: dict[tuple[int, str], Member] = {}
     problems: list[str] = []
     usages: list[Usage] = []
-    for row in rows:
-        usage, row_problems = _parse(row, members, households)
-        problems += row_problems
-        if usage is not None:
-            usages.append(usage)
-    rows.clear()  # the parsed rows replace the text ones: memory stays at one copy
+    rows = iter(rows)
+    while chunk := list(islice(rows, PARSE_SLICE)):
+        _look_up(chunk, households, members)
+        for row in chunk:
+            usage, row_problems = _parse(row, members, households)
+            problems += row_problems
+            if usage is not None:
+                usages.append(usage)
+    problems += getattr(rows, "problems", [])
+    households = {slug: h for slug, h in households.items() if h is not None}
 
     report = ImportReport(dry_run=dry_run)
     with transaction.atomic(durable=True):

@@ -1,5 +1,6 @@
 import io
 import sys
+from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -21,14 +22,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, file, dry_run=False, **options):
         try:
-            rows = self._read(file)
-            report = import_usage(rows, dry_run=dry_run)
+            with self._open(file) as stream:
+                report = import_usage(read_rows(stream), dry_run=dry_run)
         except ImportRefused as refused:
             for problem in refused.problems:
                 self.stderr.write(problem)
             raise CommandError(
                 f"Nothing imported: {len(refused.problems)} problem(s) in {file}.", returncode=1
             ) from None
+        except UnicodeDecodeError as error:
+            raise CommandError(f"file: is not UTF-8 text ({file}: {error.reason})") from None
         if options["verbosity"] == 0:
             return
         prefix = "Dry run, nothing written: would import" if dry_run else "Imported"
@@ -42,18 +45,18 @@ class Command(BaseCommand):
                 f"overage {format_bytes(overage)} ({overage} bytes)"
             )
 
-    def _read(self, file: str):
+    @contextmanager
+    def _open(self, file: str):
+        if file == "-":
+            yield io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
+            return
         try:
-            if file == "-":
-                stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
-                return read_rows(stream)
-            with open(file, encoding="utf-8-sig", newline="") as stream:
-                return read_rows(stream)
+            stream = open(file, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
         except FileNotFoundError:
             raise CommandError(f"file: no such file ({file})") from None
         except IsADirectoryError:
             raise CommandError(f"file: is a directory ({file})") from None
         except PermissionError:
             raise CommandError(f"file: cannot be read ({file})") from None
-        except UnicodeDecodeError as error:
-            raise CommandError(f"file: is not UTF-8 text ({file}: {error.reason})") from None
+        with stream:
+            yield stream
