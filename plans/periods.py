@@ -53,7 +53,7 @@ class Period:
 
     @classmethod
     def from_index(cls, index: int) -> Period:
-        return cls(index // 12, index % 12 + 1)
+        return _period(index // 12, index % 12 + 1)
 
     def shift(self, months: int) -> Period:
         return Period.from_index(self.index + months)
@@ -71,6 +71,12 @@ class Period:
 
     def __str__(self) -> str:
         return self.key
+
+
+@lru_cache(maxsize=4096)
+def _period(year: int, month: int) -> Period:
+    """Periods are immutable: the same month is one shared object."""
+    return Period(year, month)
 
 
 def period_range(first: Period, last: Period) -> list[Period]:
@@ -113,7 +119,7 @@ class Calendar:
         if instant.tzinfo is None:
             raise ValueError(f"needs an aware datetime ({instant!r})")
         local = instant.astimezone(self.zone)
-        guess = Period(local.year, local.month)
+        guess = _period(local.year, local.month)
         if local.day < self.cycle_day:
             guess = guess.previous()
         # Near a boundary moved by a DST change the wall-clock guess can be one off.

@@ -7,7 +7,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import islice
 from typing import TextIO
 
@@ -197,7 +197,12 @@ def _parse(row: Row, members: dict, households: dict) -> tuple[Usage | None, lis
         username=row.username, started_at=started_at, bytes=amount, zone=row.zone
     )
     usage = Usage(
-        member=member, started_at=started_at, bytes=amount, zone=row.zone, ref=ref, line=row.line
+        member=member,
+        started_at=started_at.astimezone(UTC),  # one shared tzinfo instead of one a row
+        bytes=amount,
+        zone=Zone(row.zone).value,  # the one shared string
+        ref=ref,
+        line=row.line,
     )
     return usage, []
 
