@@ -7,7 +7,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import islice
 from typing import TextIO
 
@@ -198,7 +198,7 @@ def _parse(row: Row, members: dict, households: dict) -> tuple[Usage | None, lis
     )
     usage = Usage(
         member=member,
-        started_at=started_at.astimezone(UTC),  # one shared tzinfo instead of one a row
+        started_at=started_at,
         bytes=amount,
         zone=Zone(row.zone).value,  # the one shared string
         ref=ref,
@@ -263,20 +263,18 @@ def import_usage(
 
 def _check_accounts(usages: list[Usage], households: dict, now, problems: list[str]):
     """SPEC R5 against the recorded state: replays, refs, members, times, closes."""
-    keys = {(u.member.household_id, u.ref) for u in usages}
-    refs = sorted({ref for _, ref in keys})
     recorded = {}
-    for start in range(0, len(refs), CHUNK):
-        for record in UsageRecord.objects.filter(ref__in=refs[start : start + CHUNK]):
-            if (record.household_id, record.ref) in keys:
-                recorded[record.household_id, record.ref] = record
+    for start in range(0, len(usages), CHUNK):
+        refs = {u.ref for u in usages[start : start + CHUNK]}
+        for record in UsageRecord.objects.filter(ref__in=refs, household_id__in=households):
+            recorded[record.household_id, record.ref] = record
     closed = plan_selectors.last_closed_many(list(households.values()))
     planned = set(
         Terms.objects.filter(household__in=households).values_list("household_id", flat=True)
     )
     seen: dict[tuple[int, str], Usage] = {}
     fresh, duplicates = [], 0
-    for usage in sorted(usages, key=lambda u: u.line):
+    for usage in usages:  # in file order
         household = households[usage.member.household_id]
         key = (household.pk, usage.ref)
         try:
