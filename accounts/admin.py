@@ -109,6 +109,18 @@ def human(value) -> str:
     return f"{format_bytes(value)} ({value})"
 
 
+# What an owner edits of a member, on the household page and on the member's own.
+MEMBER_FIELDS = [
+    "username",
+    "email",
+    "display_name",
+    "role",
+    "monthly_cap_bytes",
+    "cap_action",
+    "active",
+]
+
+
 class MemberForm(forms.ModelForm):
     username = forms.CharField(max_length=150)
     email = forms.EmailField(required=False)
@@ -192,15 +204,7 @@ class MemberInline(admin.TabularInline):
     form = MemberForm
     formset = MemberFormSet
     extra = 1
-    fields = [
-        "username",
-        "email",
-        "display_name",
-        "role",
-        "monthly_cap_bytes",
-        "cap_action",
-        "active",
-    ]
+    fields = MEMBER_FIELDS
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
@@ -248,15 +252,7 @@ class MemberAdmin(ScopedAdmin):
     search_fields = ["user__username", "display_name", "user__email"]
     actions = ["send_invitations"]
     owner_can_change = True
-    fields = [
-        "username",
-        "email",
-        "display_name",
-        "role",
-        "monthly_cap_bytes",
-        "cap_action",
-        "active",
-    ]
+    fields = MEMBER_FIELDS
 
     @admin.display(description="Monthly cap")
     def cap(self, member):

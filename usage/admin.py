@@ -176,12 +176,14 @@ class HouseholdAdmin(ScopedAdmin):
         return TemplateResponse(request, "admin/usage/close_confirm.html", context)
 
 
-class AllocationInline(admin.TabularInline):
-    model = Allocation
-    fields = ["bucket", "bytes"]
-    readonly_fields = fields
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown under their parent for the audit, never added or changed."""
+
     extra = 0
     can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -191,6 +193,11 @@ class AllocationInline(admin.TabularInline):
 
     def has_view_permission(self, request, obj=None):
         return True
+
+
+class AllocationInline(ReadOnlyInline):
+    model = Allocation
+    fields = ["bucket", "bytes"]
 
 
 @admin.register(UsageRecord)
@@ -218,21 +225,9 @@ class UsageRecordAdmin(ReadOnlyAdmin):
         return human(record.overage_bytes) if record.overage_bytes else "—"
 
 
-class AlertDeliveryInline(admin.TabularInline):
+class AlertDeliveryInline(ReadOnlyInline):
     model = AlertDelivery
     fields = ["member", "sent_at", "attempts", "last_error", "dismissed_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return True
 
 
 @admin.register(Alert)

@@ -266,8 +266,9 @@ def _check_accounts(usages: list[Usage], households: dict, now, problems: list[s
     recorded = {}
     for start in range(0, len(usages), CHUNK):
         refs = {u.ref for u in usages[start : start + CHUNK]}
-        for record in UsageRecord.objects.filter(ref__in=refs, household_id__in=households):
-            recorded[record.household_id, record.ref] = record
+        for record in UsageRecord.objects.filter(ref__in=refs):
+            if record.household_id in households:
+                recorded[record.household_id, record.ref] = record
     closed = plan_selectors.last_closed_many(list(households.values()))
     planned = set(
         Terms.objects.filter(household__in=households).values_list("household_id", flat=True)

@@ -15,23 +15,13 @@ from django.utils import timezone
 from accounts.models import Household, Member
 from plans.models import Bucket
 from plans.services import grant
+from tests.clock import Clock
 from tests.factories import GB, MemberFactory, UserFactory, household_with_plan
 from usage.models import UsageRecord
 from usage.services import record_usage
 
 # 2026-03-15 13:00 in Paris: the current period is 2026-03.
 NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
-
-
-class Clock:
-    """What ``timezone.now()`` answers while a test runs; move it with ``set``."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def set(self, now: datetime) -> None:
-        assert timezone.is_aware(now)
-        self.now = now
 
 
 @pytest.fixture

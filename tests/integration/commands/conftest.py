@@ -7,16 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import timezone
 
-
-class Clock:
-    """What ``timezone.now()`` answers while a test runs; move it with ``set``."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def set(self, now: datetime) -> None:
-        assert timezone.is_aware(now)
-        self.now = now
+from tests.clock import Clock
 
 
 @pytest.fixture

@@ -11,23 +11,13 @@ from django.utils import timezone
 
 from accounts.models import Household, Member
 from plans.services import grant
+from tests.clock import Clock
 from tests.factories import GB, MB, MemberFactory, household_with_plan
 from tests.integration.pages.helpers import record
 
 # 2026-03-15 13:00 in Paris: the current period is 2026-03, January and February are
 # closed by the usage recorded after their grace.
 NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
-
-
-class Clock:
-    """What ``timezone.now()`` answers while a test runs; move it with ``set``."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def set(self, now: datetime) -> None:
-        assert timezone.is_aware(now)
-        self.now = now
 
 
 @pytest.fixture
