@@ -25,7 +25,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = {"rollover_per_s": 2000, "import_rows_per_s": 10000, "import_peak_mb": 300}
+TARGETS = {
+    "rollover_per_s": 2000,
+    "import_rows_per_s": 10000,
+    "import_peak_mb": 300,
+    "dashboard_ms": 50,
+}
 
 
 def django_setup() -> None:
@@ -184,11 +189,72 @@ def phase_check() -> dict:
     return {"violations": len(violations), "seconds": time.perf_counter() - started}
 
 
+def phase_dashboard() -> dict:
+    """Server time of the dashboard for a household of 20 members with a month of usage
+    (the median of 50 requests through Django's test client, in this process)."""
+    import statistics
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    from accounts.services import create_household, create_member
+    from plans.services import create_plan, set_plan
+    from usage.services import Row, import_usage
+
+    now = datetime.now(UTC)
+    month = bench_month(now).next()  # the current period: the one the dashboard shows
+    household = create_household(slug="dash", name="Dashboard", start_period=month.key)
+    set_plan(household, create_plan(household, name="100 GB", monthly_allowance_bytes=10**11))
+    members = [
+        create_member(household, username=f"dash-{n}", role="owner" if n == 0 else "member")
+        for n in range(20)
+    ]
+    start = household.calendar.start(month)
+    hours = max(1, int((now - start).total_seconds() // 3600) - 1)
+    rows = [
+        Row(
+            n + 2,
+            "dash",
+            m.username,
+            (start + timedelta(hours=(n * 7) % hours)).isoformat(),
+            str(30_000_000 + n),
+            "domestic",
+            f"d{n}",
+        )
+        for n, m in enumerate(members * 30)
+    ]
+    import_usage(rows)
+    user = get_user_model().objects.get(username="dash-0")
+    client = Client()
+    client.force_login(user)
+    storage = {"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    timings, queries = [], QueryCounter()
+    with override_settings(STORAGES={**settings_storages(), **storage}):
+        client.get("/", secure=True)  # the first view may open the period
+        for _ in range(50):
+            started = time.perf_counter()
+            response = client.get("/", secure=True)
+            timings.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.status_code
+        with connection.execute_wrapper(queries):
+            client.get("/", secure=True)
+    return {"median_ms": statistics.median(timings), "queries": queries.count, "members": 20}
+
+
+def settings_storages() -> dict:
+    from django.conf import settings
+
+    return dict(settings.STORAGES)
+
+
 PHASES = {
     "setup": phase_setup,
     "import": phase_import,
     "rollover": phase_rollover,
     "check": phase_check,
+    "dashboard": phase_dashboard,
 }
 
 
@@ -234,7 +300,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as workdir:
         url = fresh_database(options.database_url, workdir)
-        env = {**os.environ, "DATABASE_URL": url, "DEBUG": "false"}
+        env = {**os.environ, "DATABASE_URL": url, "DEBUG": "false", "ALLOWED_HOSTS": "testserver"}
         env.setdefault("SECRET_KEY", "benchmark-only-key-not-a-secret")
         engine = "PostgreSQL" if url.startswith("postgres") else "SQLite"
         print(
@@ -264,6 +330,12 @@ def main() -> None:
         )
         check = run_phase(env, "check")
         print(f"  check_ledger: {check['violations']} violations ({check['seconds']:.1f} s)")
+        dash = run_phase(env, "dashboard")
+        print(
+            f"  dashboard: {dash['median_ms']:.1f} ms server time (median of 50) with "
+            f"{dash['members']} members and a month of usage "
+            f"(target < {TARGETS['dashboard_ms']} ms); {dash['queries']} queries"
+        )
 
 
 if __name__ == "__main__":

@@ -82,6 +82,12 @@ def shoot(base_url: str) -> list[Path]:
                 target = OUT / f"{name}-{device}.png"
                 page.screenshot(path=target, full_page=True, animations="disabled", caret="hide")
                 saved.append(target)
+            if device == "desktop":  # the owner's admin, for the README
+                page.goto(base_url + "/admin/")
+                page.wait_for_load_state("networkidle")
+                target = OUT / "admin-index.png"
+                page.screenshot(path=target, animations="disabled", caret="hide")
+                saved.append(target)
             context.close()
         browser.close()
     return saved
