@@ -409,10 +409,16 @@ def dismiss(member: Member, delivery_id: int) -> bool:
     )
 
 
-def notices(member: Member, *, limit: int = 10) -> list[AlertDelivery]:
-    """The member's notices not dismissed yet, newest first."""
+NOTICE_DAYS = 31
+
+
+def notices(member: Member, *, now: datetime | None = None, limit: int = 10) -> list[AlertDelivery]:
+    """The member's notices of the last month not dismissed yet, newest first."""
+    recent = (now or timezone.now()) - timedelta(days=NOTICE_DAYS)
     return list(
-        AlertDelivery.objects.filter(member=member, dismissed_at__isnull=True)
+        AlertDelivery.objects.filter(
+            member=member, dismissed_at__isnull=True, alert__created_at__gte=recent
+        )
         .select_related("alert")
         .order_by("-alert__created_at", "-id")[:limit]
     )

@@ -4,7 +4,7 @@ retried by ``send_alerts`` when the mail server fails, never breaking usage reco
 from __future__ import annotations
 
 import smtplib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -241,4 +241,13 @@ def test_a_member_without_an_email_address_still_sees_the_notice(record, mailout
     family.max.user.save()
     record(family.paul, 8 * GB)
     assert len(mailoutbox) == 3
-    assert [n.alert.kind for n in alerts.notices(family.max)] == ["pool_low"]
+    notices = alerts.notices(family.max, now=JAN_20)
+    assert [n.alert.kind for n in notices] == ["pool_low"]
+
+
+def test_notices_of_more_than_a_month_ago_leave_the_dashboard(record, mailoutbox):
+    family = make_family()
+    record(family.paul, 8 * GB)  # pool low on 20 January
+    later = JAN_20 + timedelta(days=30)
+    assert [n.alert.kind for n in alerts.notices(family.max, now=later)] == ["pool_low"]
+    assert alerts.notices(family.max, now=JAN_20 + timedelta(days=32)) == []
