@@ -92,6 +92,8 @@ class PlanForm(forms.ModelForm):
 class PlanAdmin(ScopedAdmin):
     form = PlanForm
     owner_can_add = owner_can_change = True
+    # On the form too: the EU minimum for the price saved (tick the box to use it).
+    readonly_fields = ["eu_minimum"]
     list_display = [
         "name",
         "household",
