@@ -22,10 +22,7 @@ def insert_rows(
     meta = model._meta
     quote = connection.ops.quote_name
     columns = [meta.get_field(name) for name in fields]
-    adapt = [
-        datetime_adapter() if isinstance(column, models.DateTimeField) else None
-        for column in columns
-    ]
+    adapt = [adapter(column) for column in columns]
     names = ", ".join(quote(c.column) for c in columns)
     head = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES "  # noqa: S608 - names only
     placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
@@ -44,6 +41,15 @@ def insert_rows(
             if returning_ids:
                 ids += [row[0] for row in cursor.fetchall()]
     return ids
+
+
+def adapter(column):
+    """How a value of ``column`` is passed to the database, or None to pass it as is."""
+    if isinstance(column, models.DateTimeField):
+        return datetime_adapter()
+    if isinstance(column, models.JSONField):
+        return lambda value: column.get_db_prep_save(value, connection)
+    return None
 
 
 def datetime_adapter():

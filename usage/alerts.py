@@ -138,6 +138,14 @@ def _pool_alerts(batch: dict[int, _Household]) -> list[Due]:
         household_id__in=list(batch),
         valid_from__lt=max(end for _, end in bounds),
         expires_at__gt=min(start for start, _ in bounds),
+    ).values_list(
+        "household_id",
+        "zone",
+        "granted_bytes",
+        "left_bytes",
+        "valid_from",
+        "expires_at",
+        named=True,
     ):
         buckets[bucket.household_id].append(bucket)
     users = defaultdict(set)  # (household, period, zone) -> members with usage
@@ -321,7 +329,7 @@ def _record(batch: dict[int, _Household], due: list[Due], now: datetime) -> list
     ]
     if not fresh:
         return []
-    alerts = Alert.objects.bulk_create(
+    alerts = [
         Alert(
             household=batch[d.household_id].household,
             kind=d.kind,
@@ -332,7 +340,20 @@ def _record(batch: dict[int, _Household], due: list[Due], now: datetime) -> list
             created_at=now,
         )
         for d in fresh
+    ]
+    fields = ["household", "kind", "subject", "threshold", "period", "figures", "created_at"]
+    ids = insert_rows(
+        Alert,
+        fields,
+        [
+            (a.household_id, a.kind, a.subject, a.threshold, a.period, a.figures, now)
+            for a in alerts
+        ],
+        returning_ids=True,
     )
+    for alert, pk in zip(alerts, ids, strict=True):
+        alert.pk = pk
+        alert._state.adding = False
     opted_out = set(
         AlertOptOut.objects.filter(
             member__household_id__in={d.household_id for d in fresh}
