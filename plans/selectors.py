@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Max, Q
+from django.db.models import Max
 
 from accounts.models import Household
 from plans.models import Bucket, ConsumptionOrder, PeriodClose, Terms, Zone
-from plans.periods import Period, period_range
+from plans.periods import Period
 
 # SPEC R3.2: the draw order of bucket kinds, for each consumption order and zone.
 _KIND_RANK = {
@@ -92,27 +92,5 @@ def last_due(household: Household, now: datetime) -> Period:
     return household.period_of(now - grace()).previous()
 
 
-def unclosed_ended(household: Household, now: datetime) -> list[Period]:
-    """Ended periods that are not closed yet, oldest first (due or still in grace)."""
-    latest = last_closed(household)
-    first = latest.next() if latest else household.first_period
-    return period_range(first, household.period_of(now).previous())
-
-
 def closes_after(household: Household, period: Period) -> datetime:
     return household.calendar.end(period) + grace()
-
-
-def valid_buckets(household: Household, at: datetime, *, zone: str | None = None):
-    """Buckets valid at ``at`` (``valid_from`` ≤ at < ``expires_at``), empty ones included."""
-    buckets = Bucket.objects.filter(household=household, valid_from__lte=at, expires_at__gt=at)
-    if zone is not None:
-        buckets = buckets.filter(zone=zone)
-    return buckets
-
-
-def eligible_buckets(household: Household, at: datetime, zone: str):
-    """SPEC R3.1: valid at ``at``, of ``zone``, with bytes left (or unlimited)."""
-    return valid_buckets(household, at, zone=zone).filter(
-        Q(left_bytes__gt=0) | Q(left_bytes__isnull=True)
-    )
