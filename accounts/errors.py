@@ -36,3 +36,14 @@ def require_choice(field: str, value: object, choices: list[str]) -> str:
     if value not in choices:
         raise Refused(field, "must be one of " + ", ".join(choices), value)
     return value
+
+
+def clean_or_refuse(instance, *, exclude: list[str] | None = None) -> None:
+    """Run model validation and re-raise its first problem as ``Refused``."""
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        if field == "__all__":
+            raise Refused(instance._meta.model_name, messages[0], instance) from error
+        raise Refused(field, messages[0], getattr(instance, field, None)) from error

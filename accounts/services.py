@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from accounts.errors import Refused
+from accounts.errors import Refused, clean_or_refuse
 from accounts.models import MAX_BYTES, Household, Member
-
-
-def _clean(instance, *, exclude: list[str] | None = None) -> None:
-    """Run model validation and re-raise the first problem as ``Refused``."""
-    try:
-        instance.full_clean(exclude=exclude)
-    except ValidationError as error:
-        field, messages = next(iter(error.message_dict.items()))
-        if field == "__all__":
-            raise Refused(instance._meta.model_name, messages[0], instance) from error
-        raise Refused(field, messages[0], getattr(instance, field, None)) from error
 
 
 def create_household(
@@ -32,7 +20,7 @@ def create_household(
     household = Household(
         slug=slug, name=name, start_period=start_period, time_zone=time_zone, cycle_day=cycle_day
     )
-    _clean(household)
+    clean_or_refuse(household)
     household.save()
     return household
 
@@ -62,7 +50,7 @@ def create_member(
         )
     with transaction.atomic():
         user = user_model(username=username, email=email)
-        _clean(user, exclude=["password"])
+        clean_or_refuse(user, exclude=["password"])
         if password is None:
             user.set_unusable_password()
         else:
@@ -77,7 +65,7 @@ def create_member(
             cap_action=cap_action,
             active=active,
         )
-        _clean(member, exclude=["user"])
+        clean_or_refuse(member, exclude=["user"])
         member.save()
     return member
 
@@ -91,11 +79,11 @@ def update_member(member: Member, **fields) -> Member:
     email = fields.pop("email", None)
     if email is not None and email != member.user.email:
         member.user.email = email
-        _clean(member.user, exclude=["password"])
+        clean_or_refuse(member.user, exclude=["password"])
         member.user.save(update_fields=["email"])
     for name, value in fields.items():
         setattr(member, name, value)
-    _clean(member, exclude=["user"])
+    clean_or_refuse(member, exclude=["user"])
     if fields:
         member.save(update_fields=list(fields))
     return member
@@ -104,7 +92,7 @@ def update_member(member: Member, **fields) -> Member:
 def update_household(household: Household, *, name: str) -> Household:
     """Rename a household (its calendar changes go through ``change_calendar``)."""
     household.name = name
-    _clean(household)
+    clean_or_refuse(household)
     household.save(update_fields=["name"])
     return household
 

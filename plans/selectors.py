@@ -29,6 +29,16 @@ def allocation_order(buckets, *, consumption_order: str, zone: str) -> list[Buck
     return sorted(buckets, key=lambda b: (rank[b.kind], b.expires_at, b.valid_from, b.pk))
 
 
+def rollover_amount(terms: Terms | None, unused: int | None) -> int:
+    """SPEC R4.1: what rolls over from an allowance with ``unused`` bytes left under
+    ``terms`` — all of it, or at most the cap; nothing without rollover or when the
+    allowance is unlimited (``None``)."""
+    if terms is None or not terms.rollover or unused is None:
+        return 0
+    cap = terms.rollover_cap_bytes
+    return unused if cap is None else min(unused, cap)
+
+
 def grace() -> timedelta:
     return timedelta(hours=settings.CLOSE_GRACE_HOURS)
 

@@ -233,10 +233,9 @@ def member_figures(household: Household, period: Period) -> list[MemberFigures]:
 
 def pending_rollover(terms, allowance: Bucket | None) -> int:
     """SPEC R4.7: while P awaits its close, its coming rollover (unused allowance, capped)."""
-    if terms is None or not terms.rollover or allowance is None or allowance.left_bytes is None:
+    if allowance is None:
         return 0
-    cap = terms.rollover_cap_bytes
-    return allowance.left_bytes if cap is None else min(allowance.left_bytes, cap)
+    return plan_selectors.rollover_amount(terms, allowance.left_bytes)
 
 
 def pool_status(household: Household, *, now: datetime | None = None) -> dict:

@@ -228,10 +228,7 @@ def _close_round(
         in_force = _terms(terms, household, period)
         allowance = allowances[household.pk, period.key]
         unused = allowance.left_bytes
-        rolled = 0
-        if in_force.rollover and unused is not None:
-            cap = in_force.rollover_cap_bytes
-            rolled = unused if cap is None else min(unused, cap)
+        rolled = selectors.rollover_amount(in_force, unused)
         close = PeriodClose(
             household=household,
             period=period.key,

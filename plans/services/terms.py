@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.errors import Refused
+from accounts.errors import Refused, clean_or_refuse
 from accounts.models import Household
 from plans import selectors
 from plans.models import Plan, Terms
@@ -16,17 +15,9 @@ from plans.periods import Period
 from plans.services.lifecycle import lock_household
 
 
-def _clean_plan(plan: Plan) -> None:
-    try:
-        plan.full_clean(exclude=["household"])
-    except ValidationError as error:
-        name, messages = next(iter(error.message_dict.items()))
-        raise Refused(name, messages[0], getattr(plan, name, None)) from error
-
-
 def create_plan(household: Household, *, name: str, **terms) -> Plan:
     plan = Plan(household=household, name=name, **terms)
-    _clean_plan(plan)
+    clean_or_refuse(plan, exclude=["household"])
     plan.save()
     return plan
 
@@ -70,7 +61,7 @@ def update_plan(plan: Plan, *, now: datetime | None = None, **changes) -> Plan:
         if name not in (*Plan.TERM_FIELDS, "name", "monthly_price"):
             raise Refused(name, "is not a plan field", value)
         setattr(plan, name, value)
-    _clean_plan(plan)
+    clean_or_refuse(plan, exclude=["household"])
     with transaction.atomic():
         plan.save()
         current = selectors.latest_terms(plan.household)
