@@ -17,9 +17,8 @@ from plans.periods import Calendar
 from plans.services import close_periods
 from tests.browser import helpers
 from tests.factories import GB, MB, MemberFactory, household_with_plan
+from tools.screenshots import CHROMIUM, CHROMIUM_ARGS
 from usage.services import record_usage
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 def pytest_configure(config):
@@ -78,14 +77,7 @@ def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ],
+        "args": CHROMIUM_ARGS,
     }
 
 
