@@ -4,6 +4,10 @@
 machinery, which costs more than the database itself once rows count in hundreds of
 thousands. Here rows are plain tuples of values of the fields named, written with one
 multi-row ``INSERT`` per batch. Only datetimes need adapting (to the backend's form).
+
+Batches come in a few fixed sizes (a full batch, then powers of two for the rest): the
+database driver keeps every statement it prepared, and a statement of thousands of
+placeholders weighs megabytes, so a new size for every remainder would pile them up.
 """
 
 from __future__ import annotations
@@ -12,7 +16,18 @@ from datetime import UTC
 
 from django.db import connection, models
 
-MAX_PARAMS = 30000  # under SQLite's 32766 and PostgreSQL's 65535 bind parameters
+MAX_PARAMS = 4096  # bind parameters per statement (SQLite allows 32766, PostgreSQL 65535)
+
+
+def batch_sizes(count: int, largest: int) -> list[int]:
+    """Split ``count`` rows into batches of ``largest`` and then powers of two."""
+    sizes = [largest] * (count // largest)
+    rest = count % largest
+    while rest:
+        size = 1 << (rest.bit_length() - 1)
+        sizes.append(size)
+        rest -= size
+    return sizes
 
 
 def insert_rows(
@@ -22,22 +37,26 @@ def insert_rows(
     meta = model._meta
     quote = connection.ops.quote_name
     columns = [meta.get_field(name) for name in fields]
-    adapt = [adapter(column) for column in columns]
+    adapted = [(i, f) for i, f in enumerate(map(adapter, columns)) if f is not None]
     names = ", ".join(quote(c.column) for c in columns)
     head = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES "  # noqa: S608 - names only
     placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
     tail = f" RETURNING {quote(meta.pk.column)}" if returning_ids else ""
-    per_batch = max(1, MAX_PARAMS // len(columns))
+    largest = 1 << ((MAX_PARAMS // len(columns)).bit_length() - 1)
     ids: list[int] = []
+    start = 0
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_batch):
-            batch = rows[start : start + per_batch]
-            params = [
-                value if adapter is None or value is None else adapter(value)
-                for row in batch
-                for value, adapter in zip(row, adapt, strict=True)
-            ]
-            cursor.execute(head + ", ".join([placeholder] * len(batch)) + tail, params)
+        for size in batch_sizes(len(rows), largest):
+            params = []
+            for row in rows[start : start + size]:
+                if adapted:
+                    row = list(row)
+                    for index, adapt in adapted:
+                        if (value := row[index]) is not None:
+                            row[index] = adapt(value)
+                params += row
+            start += size
+            cursor.execute(head + ", ".join([placeholder] * size) + tail, params)
             if returning_ids:
                 ids += [row[0] for row in cursor.fetchall()]
     return ids
@@ -54,7 +73,20 @@ def adapter(column):
 
 def datetime_adapter():
     """What the backend stores for an aware datetime. SQLite keeps naive UTC text, as
-    Django's own adapter makes it (written out here: it is called for every row)."""
+    Django's own adapter makes it (written out here: it is called for every row). The
+    last value is remembered: a column often holds one instant (``now``) on every row."""
     if connection.vendor == "sqlite" and connection.timezone_name == "UTC":
-        return lambda value: str(value.astimezone(UTC).replace(tzinfo=None))
-    return connection.ops.adapt_datetimefield_value
+
+        def convert(value):
+            return str(value.astimezone(UTC).replace(tzinfo=None))
+
+    else:
+        convert = connection.ops.adapt_datetimefield_value
+    last = [None, None]
+
+    def adapt(value):
+        if value is not last[0]:
+            last[0], last[1] = value, convert(value)
+        return last[1]
+
+    return adapt

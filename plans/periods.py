@@ -29,18 +29,12 @@ class Period:
         if not 1 <= self.month <= 12 or not 1 <= self.year <= 9998:
             raise ValueError(f"not a period: {self.year:04d}-{self.month:02d}")
 
-    @classmethod
-    def parse(cls, key: str) -> Period:
+    @staticmethod
+    def parse(key: str) -> Period:
         """Read ``YYYY-MM``; raise ``ValueError`` naming the value otherwise."""
-        match = _KEY.fullmatch(key) if isinstance(key, str) else None
-        if not match:
+        if not isinstance(key, str):
             raise ValueError(f"must be YYYY-MM ({key!r})")
-        year, month = int(match[1]), int(match[2])
-        if not 1 <= month <= 12:
-            raise ValueError(f"must be YYYY-MM with a month from 01 to 12 ({key!r})")
-        if not 1 <= year <= 9998:
-            raise ValueError(f"must be YYYY-MM with a year from 0001 to 9998 ({key!r})")
-        return cls(year, month)
+        return _parse(key)
 
     @property
     def key(self) -> str:
@@ -79,6 +73,19 @@ def _period(year: int, month: int) -> Period:
     return Period(year, month)
 
 
+@lru_cache(maxsize=4096)
+def _parse(key: str) -> Period:
+    match = _KEY.fullmatch(key)
+    if not match:
+        raise ValueError(f"must be YYYY-MM ({key!r})")
+    year, month = int(match[1]), int(match[2])
+    if not 1 <= month <= 12:
+        raise ValueError(f"must be YYYY-MM with a month from 01 to 12 ({key!r})")
+    if not 1 <= year <= 9998:
+        raise ValueError(f"must be YYYY-MM with a year from 0001 to 9998 ({key!r})")
+    return _period(year, month)
+
+
 def period_range(first: Period, last: Period) -> list[Period]:
     """Every period from ``first`` to ``last``, both included, in order."""
     return [Period.from_index(i) for i in range(first.index, last.index + 1)]
@@ -88,6 +95,10 @@ def period_range(first: Period, last: Period) -> list[Period]:
 def _start(time_zone: str, cycle_day: int, year: int, month: int) -> datetime:
     local = datetime(year, month, cycle_day, tzinfo=ZoneInfo(time_zone))
     return local.astimezone(UTC)
+
+
+# Each calendar's last period found, with its bounds (see ``Calendar.period_of``).
+_last_found: dict[Calendar, tuple[datetime, datetime, Period]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +129,19 @@ class Calendar:
         """The period containing the aware datetime ``instant``."""
         if instant.tzinfo is None:
             raise ValueError(f"needs an aware datetime ({instant!r})")
+        # Instants come in runs of one period (an import, a month of history): the
+        # calendar's last answer is checked first. Pure arithmetic, nothing stored.
+        last = _last_found.get(self)
+        if last is not None and last[0] <= instant < last[1]:
+            return last[2]
         local = instant.astimezone(self.zone)
         guess = _period(local.year, local.month)
         if local.day < self.cycle_day:
             guess = guess.previous()
         # Near a boundary moved by a DST change the wall-clock guess can be one off.
         if instant < self.start(guess):
-            return guess.previous()
-        if instant >= self.end(guess):
-            return guess.next()
+            guess = guess.previous()
+        elif instant >= self.end(guess):
+            guess = guess.next()
+        _last_found[self] = (self.start(guess), self.end(guess), guess)
         return guess

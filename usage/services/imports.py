@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import csv
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
+from operator import itemgetter
 from typing import TextIO
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.bulk import batch_sizes
 from accounts.errors import Refused
 from accounts.models import MAX_BYTES, Household, Member
 from plans import selectors as plan_selectors
@@ -32,8 +33,8 @@ from usage.services.recording import (
 )
 
 COLUMNS = ("household", "username", "started_at", "bytes", "zone", "ref")
-_DIGITS = re.compile(r"[0-9]+")
-CHUNK = 500
+ZONES = {zone: zone for zone in Zone.values}  # each zone's one shared string
+CHUNK = 512
 PARSE_SLICE = 5000
 
 
@@ -115,24 +116,25 @@ class CsvRows:
         return next(self._rows)
 
     def _read(self) -> Iterator[Row]:
-        reader = self.reader
+        reader, width, pick = self.reader, self.width, itemgetter(*self.index)
         try:
             for values in reader:
-                if not values or all(not v.strip() for v in values):
-                    continue  # blank lines carry nothing
-                if len(values) != self.width:
-                    self.problems.append(
-                        f"line {reader.line_num}: row: has {len(values)} fields, the header "
-                        f"has {self.width} ({','.join(values)[:60]})"
-                    )
+                if len(values) != width:
+                    if any(value.strip() for value in values):  # blank lines carry nothing
+                        self.problems.append(
+                            f"line {reader.line_num}: row: has {len(values)} fields, the "
+                            f"header has {width} ({','.join(values)[:60]})"
+                        )
                     continue
-                if any("\x00" in value for value in values):
+                if "\x00" in "".join(values):
                     text = ",".join(values).replace("\x00", "\\0")[:60]
                     self.problems.append(
                         f"line {reader.line_num}: row: contains a NUL character ({text})"
                     )
                     continue
-                yield Row(reader.line_num, *(values[i].strip() for i in self.index))
+                values = [value.strip() for value in values]
+                if any(values):
+                    yield Row(reader.line_num, *pick(values))
         except csv.Error as error:
             self.problems.append(f"line {reader.line_num}: row: is not valid CSV ({error})")
 
@@ -156,21 +158,56 @@ def _look_up(chunk: list[Row], households: dict, members: dict) -> None:
         members[member.household_id, member.user.username] = member
 
 
-def _parse(row: Row, members: dict, households: dict) -> tuple[Usage | None, list[str]]:
-    """Turn one row into a ``Usage``; list every problem of the row otherwise."""
+def _parse(row: Row, members: dict, households: dict) -> Usage | None:
+    """Turn one row into a ``Usage``, or None if anything is wrong with it (``_problems``
+    says what). The checks are cheap ones first: this runs for every row of a file."""
+    household = households.get(row.household)
+    member = members.get((household.pk, row.username)) if household is not None else None
+    try:
+        started_at = datetime.fromisoformat(row.started_at)
+    except ValueError:
+        return None
+    amount, zone = _amount(row.bytes), ZONES.get(row.zone)
+    if (
+        member is None
+        or zone is None
+        or started_at.utcoffset() is None
+        or not EARLIEST <= started_at < LATEST
+        or amount is None
+        or not 1 <= amount <= MAX_BYTES
+        or len(row.ref) > 200
+    ):
+        return None
+    ref = row.ref or derive_ref(
+        username=row.username, started_at=started_at, bytes=amount, zone=zone
+    )
+    return Usage(
+        member=member, started_at=started_at, bytes=amount, zone=zone, ref=ref, line=row.line
+    )
+
+
+def _amount(digits: str) -> int | None:
+    """The number written in plain ASCII digits, or None. A number too long for any plan
+    counts as one byte over the largest (``int`` refuses thousands of digits)."""
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 14 else MAX_BYTES + 1
+
+
+def _problems(row: Row, members: dict, households: dict) -> list[str]:
+    """Every problem of a row that ``_parse`` turned down, as ``line N: field: reason
+    (value)``."""
     problems = []
 
     def refuse(field_name: str, reason: str, value: str) -> None:
         problems.append(f"line {row.line}: {field_name}: {reason} ({value})")
 
     household = households.get(row.household)  # None: no such household
-    member = None
     if household is None:
         refuse("household", "no such household", row.household)
-    else:
-        member = members.get((household.pk, row.username))
-        if member is None:
-            refuse("username", f"is not a member of household {household.slug}", row.username)
+    elif (household.pk, row.username) not in members:
+        refuse("username", f"is not a member of household {household.slug}", row.username)
     started_at = None
     try:
         started_at = datetime.fromisoformat(row.started_at)
@@ -180,31 +217,16 @@ def _parse(row: Row, members: dict, households: dict) -> tuple[Usage | None, lis
         refuse("started_at", "must include a UTC offset", row.started_at)
     elif started_at is not None and not EARLIEST <= started_at < LATEST:
         refuse("started_at", "must be from the year 1900 to 8999", row.started_at)
-    amount = None
-    if not _DIGITS.fullmatch(row.bytes):
+    amount = _amount(row.bytes)
+    if amount is None:
         refuse("bytes", "must be plain digits", row.bytes)
-    else:
-        amount = int(row.bytes)
-        if not 1 <= amount <= MAX_BYTES:
-            refuse("bytes", "must be from 1 to 10^13 bytes", row.bytes)
-    if row.zone not in Zone.values:
-        refuse("zone", "must be one of " + ", ".join(Zone.values), row.zone)
+    elif not 1 <= amount <= MAX_BYTES:
+        refuse("bytes", "must be from 1 to 10^13 bytes", row.bytes[:40])
+    if row.zone not in ZONES:
+        refuse("zone", "must be one of " + ", ".join(ZONES), row.zone)
     if len(row.ref) > 200:
         refuse("ref", "must be at most 200 characters", row.ref[:40] + "…")
-    if problems:
-        return None, problems
-    ref = row.ref or derive_ref(
-        username=row.username, started_at=started_at, bytes=amount, zone=row.zone
-    )
-    usage = Usage(
-        member=member,
-        started_at=started_at,
-        bytes=amount,
-        zone=Zone(row.zone).value,  # the one shared string
-        ref=ref,
-        line=row.line,
-    )
-    return usage, []
+    return problems
 
 
 def import_usage(
@@ -227,10 +249,10 @@ def import_usage(
     while chunk := list(islice(rows, PARSE_SLICE)):
         _look_up(chunk, households, members)
         for row in chunk:
-            usage, row_problems = _parse(row, members, households)
-            problems += row_problems
-            if usage is not None:
+            if (usage := _parse(row, members, households)) is not None:
                 usages.append(usage)
+            else:
+                problems += _problems(row, members, households)
     problems += getattr(rows, "problems", [])
     households = {slug: h for slug, h in households.items() if h is not None}
 
@@ -244,7 +266,7 @@ def import_usage(
             raise ImportRefused(sorted(problems, key=lambda p: int(p.split()[1].rstrip(":"))))
         by_household = defaultdict(list)
         for usage in fresh:
-            by_household[locked[usage.member.household_id]].append(usage)
+            by_household[locked[usage.household_id]].append(usage)
         households = list(by_household)
         for start in range(0, len(households), CHUNK):
             chunk = {h: by_household[h] for h in households[start : start + CHUNK]}
@@ -263,33 +285,25 @@ def import_usage(
 
 def _check_accounts(usages: list[Usage], households: dict, now, problems: list[str]):
     """SPEC R5 against the recorded state: replays, refs, members, times, closes."""
-    recorded = {}
-    for start in range(0, len(usages), CHUNK):
-        refs = {u.ref for u in usages[start : start + CHUNK]}
-        for record in UsageRecord.objects.filter(ref__in=refs):
-            if record.household_id in households:
-                recorded[record.household_id, record.ref] = record
+    recorded = _recorded(usages)
     closed = plan_selectors.last_closed_many(list(households.values()))
     planned = set(
         Terms.objects.filter(household__in=households).values_list("household_id", flat=True)
     )
-    seen: dict[tuple[int, str], Usage] = {}
+    seen: dict[int, dict[str, Usage]] = defaultdict(dict)  # household -> ref -> usage
     fresh, duplicates = [], 0
     for usage in usages:  # in file order
-        household = households[usage.member.household_id]
-        key = (household.pk, usage.ref)
+        household, ref = households[usage.household_id], usage.ref
+        earlier = seen[household.pk]
         try:
-            if key in recorded:
-                if not same_content(recorded[key], usage):
-                    raise Refused("ref", "was already recorded with different content", usage.ref)
+            if (record := recorded.get((household.pk, ref))) is not None:
+                if not same_content(record, usage):
+                    raise Refused("ref", "was already recorded with different content", ref)
                 duplicates += 1
                 continue
-            if key in seen:
-                earlier = seen[key]
-                if not same_content(earlier, usage):
-                    raise Refused(
-                        "ref", f"is used on line {earlier.line} with different content", usage.ref
-                    )
+            if (twin := earlier.get(ref)) is not None:
+                if not same_content(twin, usage):
+                    raise Refused("ref", f"is used on line {twin.line} with different content", ref)
                 duplicates += 1
                 continue
             check_against_accounts(household, usage, now=now, last_closed=closed[household.pk])
@@ -298,6 +312,33 @@ def _check_accounts(usages: list[Usage], households: dict, now, problems: list[s
         except Refused as error:
             problems.append(f"line {usage.line}: {error}")
             continue
-        seen[key] = usage
+        earlier[ref] = usage
         fresh.append(usage)
     return fresh, duplicates
+
+
+def _recorded(usages: list[Usage]) -> dict[tuple[int, str], UsageRecord]:
+    """The records already stored under the (household, ref) pairs of ``usages``.
+
+    One probe per few hundred pairs through the unique (household, ref) index, in plain
+    SQL (the ORM would prepare each of hundreds of thousands of values); only the
+    records found, few unless a file is replayed, are loaded as models."""
+    table = connection.ops.quote_name(UsageRecord._meta.db_table)
+    pairs = list({(u.household_id, u.ref) for u in usages})
+    found, start = [], 0
+    with connection.cursor() as cursor:
+        for size in batch_sizes(len(pairs), CHUNK):
+            values = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS TEXT))"] * size)
+            cursor.execute(
+                f"WITH wanted (household_id, ref) AS (VALUES {values}) "  # noqa: S608 - no input in the SQL text
+                f"SELECT record.id FROM wanted JOIN {table} record "
+                "ON record.household_id = wanted.household_id AND record.ref = wanted.ref",
+                [value for pair in pairs[start : start + size] for value in pair],
+            )
+            found += [pk for (pk,) in cursor.fetchall()]
+            start += size
+    recorded = {}
+    for start in range(0, len(found), CHUNK):
+        for record in UsageRecord.objects.filter(pk__in=found[start : start + CHUNK]):
+            recorded[record.household_id, record.ref] = record
+    return recorded

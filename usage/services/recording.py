@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
+from operator import attrgetter
 from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
@@ -43,10 +44,11 @@ class Usage:
     ref: str
     line: int = 0  # where it came from, for imports
     period: Period | None = None  # the period of started_at, once worked out
+    member_id: int = field(init=False)
+    household_id: int = field(init=False)
 
-    @property
-    def member_id(self) -> int:
-        return self.member.pk
+    def __post_init__(self) -> None:
+        self.member_id, self.household_id = self.member.pk, self.member.household_id
 
 
 def derive_ref(*, username: str, started_at: datetime, bytes: int, zone: str) -> str:
@@ -156,9 +158,9 @@ def cap_rooms(members: list[Member], period_key: str) -> dict[int, int]:
 
 
 def allocate(usages: dict[Household, list[Usage]], *, now: datetime) -> list[Recorded]:
-    """Record validated usages of one or more households, each household's in time order
-    (file order for equal times, SPEC R3.5), each against the buckets eligible at its own
-    instant (R3). The caller holds the households' locks.
+    """Record validated usages of one or more households (each household's given in file
+    order), in time order with file order for equal times (SPEC R3.5), each against the
+    buckets eligible at its own instant (R3). The caller holds the households' locks.
 
     Period by period: earlier periods whose grace has passed are closed first (R4.6),
     the period is opened (R1), then its usage is allocated and written, for all the
@@ -166,7 +168,7 @@ def allocate(usages: dict[Household, list[Usage]], *, now: datetime) -> list[Rec
     """
     by_period: dict[Period, dict[Household, list[Usage]]] = defaultdict(dict)
     for household, own in usages.items():
-        own = sorted(own, key=lambda u: (u.started_at, u.line))
+        own = sorted(own, key=attrgetter("started_at"))  # stable: file order kept
         for period, group in groupby(
             own, key=lambda u: u.period or household.period_of(u.started_at)
         ):
@@ -184,12 +186,10 @@ def allocate(usages: dict[Household, list[Usage]], *, now: datetime) -> list[Rec
     return records
 
 
-def _allocate_period(
-    part: dict[Household, list[Usage]], period, terms, *, now
-) -> list[UsageRecord]:
+def _allocate_period(part: dict[Household, list[Usage]], period, terms, *, now) -> list[Recorded]:
     households = list(part)
-    first = min(u.started_at for own in part.values() for u in own)
-    last = max(u.started_at for own in part.values() for u in own)
+    first = min(own[0].started_at for own in part.values())  # each in time order
+    last = max(own[-1].started_at for own in part.values())
     candidates = defaultdict(list)
     for bucket in Bucket.objects.filter(
         Q(left_bytes__gt=0) | Q(left_bytes__isnull=True),
@@ -198,9 +198,10 @@ def _allocate_period(
         expires_at__gt=first,
     ):
         candidates[bucket.household_id, bucket.zone].append(bucket)
-    members = {u.member.pk: u.member for own in part.values() for u in own}
+    members = {u.member_id: u.member for own in part.values() for u in own}
     rooms = cap_rooms(list(members.values()), period.key)
-    records, draws = [], []
+    key = period.key
+    rows, draws = [], []
     for household, own in part.items():
         order = plan_selectors.terms_in_force(terms[household.pk], period).consumption_order
         ordered = {
@@ -216,19 +217,18 @@ def _allocate_period(
                 for b in ordered[usage.zone]
                 if b.valid_from <= at < b.expires_at and (b.left_bytes is None or b.left_bytes > 0)
             ]
-            room = rooms.get(usage.member.pk)
+            room = rooms.get(usage.member_id)
             taken, overage = draw(eligible, usage.bytes, limit=room)
             covered = usage.bytes - overage
             if room is not None:
-                rooms[usage.member.pk] = room - covered
-            records.append(
-                Recorded(
-                    None,
+                rooms[usage.member_id] = room - covered
+            rows.append(
+                (
                     household.pk,
-                    usage.member.pk,
+                    usage.member_id,
                     usage.ref,
                     at,
-                    period.key,
+                    key,
                     usage.zone,
                     usage.bytes,
                     covered,
@@ -237,32 +237,21 @@ def _allocate_period(
                 )
             )
             draws.append(taken)
-    _write(records, draws)
-    return records
+    ids = _write(rows, draws)
+    return [Recorded(pk, *row) for pk, row in zip(ids, rows, strict=True)]
 
 
-def _write(records: list[Recorded], draws: list[list[Draw]]) -> None:
-    """Store records, their allocations, ledger entries and the bucket balances."""
-    ids = insert_rows(
-        UsageRecord, list(Recorded._fields[1:]), [r[1:] for r in records], returning_ids=True
-    )
+def _write(rows: list[tuple], draws: list[list[Draw]]) -> list[int]:
+    """Store records (``Recorded`` fields but the id), their allocations, ledger entries
+    and the bucket balances; return the records' ids."""
+    ids = insert_rows(UsageRecord, list(Recorded._fields[1:]), rows, returning_ids=True)
     allocations, entries = [], []
     moved = defaultdict(int)
-    for index, (record, pk, taken) in enumerate(zip(records, ids, draws, strict=True)):
-        records[index] = record._replace(id=pk)
+    allocation = LedgerEntry.Kind.ALLOCATION
+    for row, pk, taken in zip(rows, ids, draws, strict=True):
         for d in taken:
             allocations.append((pk, d.bucket.pk, d.bytes))
-            entries.append(
-                (
-                    record.household_id,
-                    d.bucket.pk,
-                    LedgerEntry.Kind.ALLOCATION,
-                    d.bytes,
-                    record.started_at,
-                    pk,
-                    record.recorded_at,
-                )
-            )
+            entries.append((row[0], d.bucket.pk, allocation, d.bytes, row[3], pk, row[9]))
             moved[d.bucket.pk] += d.bytes
     insert_rows(Allocation, ["record", "bucket", "bytes"], allocations)
     insert_rows(
@@ -271,6 +260,7 @@ def _write(records: list[Recorded], draws: list[list[Draw]]) -> None:
         entries,
     )
     plan_services.move_bytes({pk: Move(allocated=n) for pk, n in moved.items()})
+    return ids
 
 
 def record_usage(
