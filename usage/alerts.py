@@ -94,9 +94,15 @@ def evaluate(
     return evaluate_many({household: periods}, now=now)
 
 
-def evaluate_many(targets: dict[Household, list[Period] | None], *, now: datetime) -> list[Alert]:
+def evaluate_many(
+    targets: dict[Household, list[Period] | None],
+    *,
+    now: datetime,
+    members: dict[int, list[Member]] | None = None,
+) -> list[Alert]:
     """``evaluate`` for many households (all locked by the caller) with a number of
-    queries that does not grow with the number of households."""
+    queries that does not grow with the number of households. ``members``: the active
+    members of each household, when the caller has them up to date already."""
     if not targets:
         return []
     ids = [h.pk for h in targets]
@@ -112,8 +118,14 @@ def evaluate_many(targets: dict[Household, list[Period] | None], *, now: datetim
         periods = [p for p in periods if opened is not None and recent <= p <= opened]
         limits = _thresholds(own_settings.get(household.pk))
         batch[household.pk] = _Household(household, limits, sorted(set(periods)))
-    for member in Member.objects.filter(household_id__in=ids, active=True).select_related("user"):
-        batch[member.household_id].members.append(member)
+    if members is not None:
+        for pk, h in batch.items():
+            h.members = members.get(pk, [])
+    else:
+        for member in Member.objects.filter(household_id__in=ids, active=True).select_related(
+            "user"
+        ):
+            batch[member.household_id].members.append(member)
 
     due = _pool_alerts(batch) + _cap_alerts(batch)
     due += _expiry_alerts(batch, now) + _close_alerts(batch)

@@ -152,10 +152,51 @@ def _look_up(chunk: list[Row], households: dict, members: dict) -> None:
     found = {h.slug: h for h in Household.objects.filter(slug__in=slugs)}
     for slug in slugs:
         households[slug] = found.get(slug)
-    for member in Member.objects.filter(household__in=found.values()).select_related(
-        "user", "household"
+    by_pk = {h.pk: h for h in found.values()}
+    # Only what the import reads of a member and its user: tens of thousands of them
+    # are held through the import.
+    for member in (
+        Member.objects.filter(household__in=found.values())
+        .select_related("user")
+        .only("user__username", *MEMBER_FIELDS)
     ):
+        Member.household.field.set_cached_value(member, by_pk[member.household_id])
         members[member.household_id, member.user.username] = member
+
+
+# What may change on a member while a file is read; re-read under the households' locks.
+MEMBER_FIELDS = (
+    "household_id",
+    "active",
+    "role",
+    "display_name",
+    "monthly_cap_bytes",
+    "cap_action",
+)
+
+
+def _refresh_members(members: dict, household_ids: list[int]) -> dict[int, list[Member]]:
+    """Bring the members looked up while reading the file up to date (the households
+    are locked now) and return the active ones by household, for the alerts. A member
+    deleted since counts as inactive, so none of its rows is recorded."""
+    current = {}
+    for start in range(0, len(household_ids), CHUNK):
+        page = household_ids[start : start + CHUNK]
+        for pk, *values in Member.objects.filter(household_id__in=page).values_list(
+            "pk", *MEMBER_FIELDS
+        ):
+            current[pk] = values
+    active = defaultdict(list)
+    for member in members.values():
+        values = current.get(member.pk)
+        if values is None:
+            member.active = False
+            continue
+        for name, value in zip(MEMBER_FIELDS, values, strict=True):
+            setattr(member, name, value)
+        if member.active:
+            active[member.household_id].append(member)
+    return active
 
 
 def _parse(row: Row, members: dict, households: dict) -> Usage | None:
@@ -261,6 +302,7 @@ def import_usage(
         locked = {
             h.pk: h for h in plan_services.lock_households([h.pk for h in households.values()])
         }
+        active = _refresh_members(members, list(locked))
         fresh, report.duplicates = _check_accounts(usages, locked, now, problems)
         if problems:
             raise ImportRefused(sorted(problems, key=lambda p: int(p.split()[1].rstrip(":"))))
@@ -277,6 +319,7 @@ def import_usage(
             alerts.evaluate_many(
                 {locked[pk]: sorted(map(Period.parse, keys)) for pk, keys in touched.items()},
                 now=now,
+                members=active,
             )
         if dry_run:
             transaction.set_rollback(True)
