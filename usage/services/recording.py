@@ -112,30 +112,38 @@ class Recorded(NamedTuple):
     recorded_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class Draw:
+class Draw(NamedTuple):
     bucket: Bucket
     bytes: int
 
 
-def draw(buckets: list[Bucket], bytes: int, *, limit: int | None = None) -> tuple[list[Draw], int]:
+def draw(
+    buckets: list[Bucket], bytes: int, *, at: datetime | None = None, limit: int | None = None
+) -> tuple[list[Draw], int]:
     """SPEC R3.3–R3.4: take ``bytes`` greedily from ``buckets`` (already in allocation
-    order), covering at most ``limit`` bytes when a blocking cap applies. Returns the
-    draws and the overage, and updates the buckets' balances in memory."""
-    wanted = bytes if limit is None else min(bytes, limit)
+    order) that are valid at ``at`` (when given), covering at most ``limit`` bytes when
+    a blocking cap applies. Returns the draws and the overage, and updates the buckets'
+    balances in memory. (This runs once per usage record of an import: kept lean.)"""
+    wanted = bytes if limit is None or limit > bytes else limit
+    covered = wanted
     draws = []
     for bucket in buckets:
-        if wanted == 0:
+        if not wanted:
             break
-        take = wanted if bucket.left_bytes is None else min(wanted, bucket.left_bytes)
-        if take == 0:
+        if at is not None and not bucket.valid_from <= at < bucket.expires_at:
             continue
-        if bucket.left_bytes is not None:
-            bucket.left_bytes -= take
+        left = bucket.left_bytes
+        if left is None:
+            take = wanted
+        elif left:
+            take = wanted if wanted < left else left
+            bucket.left_bytes = left - take
+        else:
+            continue
         bucket.allocated_bytes += take
         draws.append(Draw(bucket, take))
         wanted -= take
-    return draws, bytes - sum(d.bytes for d in draws)
+    return draws, bytes - covered + wanted
 
 
 def cap_rooms(members: list[Member], period_key: str) -> dict[int, int]:
@@ -212,13 +220,8 @@ def _allocate_period(part: dict[Household, list[Usage]], period, terms, *, now) 
         }
         for usage in own:
             at = usage.started_at
-            eligible = [
-                b
-                for b in ordered[usage.zone]
-                if b.valid_from <= at < b.expires_at and (b.left_bytes is None or b.left_bytes > 0)
-            ]
             room = rooms.get(usage.member_id)
-            taken, overage = draw(eligible, usage.bytes, limit=room)
+            taken, overage = draw(ordered[usage.zone], usage.bytes, at=at, limit=room)
             covered = usage.bytes - overage
             if room is not None:
                 rooms[usage.member_id] = room - covered
@@ -249,10 +252,10 @@ def _write(rows: list[tuple], draws: list[list[Draw]]) -> list[int]:
     moved = defaultdict(int)
     allocation = LedgerEntry.Kind.ALLOCATION
     for row, pk, taken in zip(rows, ids, draws, strict=True):
-        for d in taken:
-            allocations.append((pk, d.bucket.pk, d.bytes))
-            entries.append((row[0], d.bucket.pk, allocation, d.bytes, row[3], pk, row[9]))
-            moved[d.bucket.pk] += d.bytes
+        for bucket, bytes in taken:
+            allocations.append((pk, bucket.id, bytes))
+            entries.append((row[0], bucket.id, allocation, bytes, row[3], pk, row[9]))
+            moved[bucket.id] += bytes
     insert_rows(Allocation, ["record", "bucket", "bytes"], allocations)
     insert_rows(
         LedgerEntry,
