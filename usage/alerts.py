@@ -206,7 +206,7 @@ def _cap_alerts(batch: dict[int, _Household]) -> list[Due]:
     totals = {
         (member_id, period): covered or 0
         for member_id, period, covered in UsageRecord.objects.filter(
-            member__in=capped, period__in=keys
+            member_id__in=[m.pk for m in capped], period__in=keys
         )
         .values("member_id", "period")
         .annotate(covered=Sum("covered_bytes"))

@@ -144,29 +144,30 @@ def read_rows(stream: TextIO) -> CsvRows:
     return CsvRows(stream)
 
 
-def _look_up(chunk: list[Row], households: dict, members: dict) -> None:
-    """Fetch the households and members that ``chunk`` names and were not seen yet."""
-    slugs = {row.household for row in chunk} - households.keys()
-    if not slugs:
-        return
-    found = {h.slug: h for h in Household.objects.filter(slug__in=slugs)}
-    for slug in slugs:
-        households[slug] = found.get(slug)
-    by_pk = {h.pk: h for h in found.values()}
-    # Only what the import reads of a member and its user: tens of thousands of them
-    # are held through the import.
-    for member in (
-        Member.objects.filter(household__in=found.values())
-        .select_related("user")
-        .only("user__username", *MEMBER_FIELDS)
-    ):
-        Member.household.field.set_cached_value(member, by_pk[member.household_id])
-        members[member.household_id, member.user.username] = member
+@dataclass(slots=True, eq=False)
+class MemberFacts:
+    """What the import reads of a member, without a model instance: a file may name tens
+    of thousands of members, and a model instance costs twenty times as much. Records,
+    caps and alerts take it where they take a ``Member``."""
+
+    pk: int
+    household_id: int
+    username: str
+    active: bool
+    role: str
+    display_name: str
+    monthly_cap_bytes: int | None
+    cap_action: str
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
 
 
-# What may change on a member while a file is read; re-read under the households' locks.
+# The fields of ``MemberFacts`` in the database, after the primary key.
 MEMBER_FIELDS = (
     "household_id",
+    "user__username",
     "active",
     "role",
     "display_name",
@@ -175,25 +176,42 @@ MEMBER_FIELDS = (
 )
 
 
-def _refresh_members(members: dict, household_ids: list[int]) -> dict[int, list[Member]]:
-    """Bring the members looked up while reading the file up to date (the households
-    are locked now) and return the active ones by household, for the alerts. A member
-    deleted since counts as inactive, so none of its rows is recorded."""
-    current = {}
+def _members_of(household_ids: list[int]) -> Iterator[MemberFacts]:
     for start in range(0, len(household_ids), CHUNK):
         page = household_ids[start : start + CHUNK]
-        for pk, *values in Member.objects.filter(household_id__in=page).values_list(
-            "pk", *MEMBER_FIELDS
+        for values in (
+            Member.objects.filter(household_id__in=page)
+            .order_by()
+            .values_list("pk", *MEMBER_FIELDS)
         ):
-            current[pk] = values
+            yield MemberFacts(*values)
+
+
+def _look_up(chunk: list[Row], households: dict, members: dict) -> None:
+    """Fetch the households and members that ``chunk`` names and were not seen yet."""
+    slugs = {row.household for row in chunk} - households.keys()
+    if not slugs:
+        return
+    found = {h.slug: h for h in Household.objects.filter(slug__in=slugs)}
+    for slug in slugs:
+        households[slug] = found.get(slug)
+    for member in _members_of([h.pk for h in found.values()]):
+        members[member.household_id, member.username] = member
+
+
+def _refresh_members(members: dict, household_ids: list[int]) -> dict[int, list[MemberFacts]]:
+    """Bring the members looked up while the file was read up to date (the households
+    are locked now) and return the active ones by household, for the alerts. A member
+    deleted or moved since counts as inactive, so none of its rows is recorded."""
+    current = {member.pk: member for member in _members_of(household_ids)}
     active = defaultdict(list)
     for member in members.values():
-        values = current.get(member.pk)
-        if values is None:
+        now = current.get(member.pk)
+        if now is None or now.household_id != member.household_id:
             member.active = False
             continue
-        for name, value in zip(MEMBER_FIELDS, values, strict=True):
-            setattr(member, name, value)
+        for name in MemberFacts.__slots__:
+            setattr(member, name, getattr(now, name))
         if member.active:
             active[member.household_id].append(member)
     return active

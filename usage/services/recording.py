@@ -157,7 +157,7 @@ def cap_rooms(members: list[Member], period_key: str) -> dict[int, int]:
     if not blocking:
         return {}
     covered = dict(
-        UsageRecord.objects.filter(member__in=blocking, period=period_key)
+        UsageRecord.objects.filter(member_id__in=[m.pk for m in blocking], period=period_key)
         .values("member_id")
         .annotate(total=Sum("covered_bytes"))
         .values_list("member_id", "total")

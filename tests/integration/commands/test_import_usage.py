@@ -22,7 +22,7 @@ from tests.factories import (
 )
 from tests.integration.commands.helpers import refused, run, snapshot
 from usage.models import UsageRecord
-from usage.services import derive_ref
+from usage.services import ImportRefused, Row, derive_ref, import_usage
 
 pytestmark = pytest.mark.django_db
 
@@ -412,3 +412,55 @@ def test_a_nul_character_is_refused_on_every_database(dupont, tmp_path):
 
     assert err.startswith("line 2: ")
     assert len(err.splitlines()) == 1
+
+
+def test_a_member_deactivated_while_the_file_is_read_is_refused(dupont):
+    def rows():
+        yield Row(2, "dupont", "paul", "2026-03-02T10:00:00+01:00", "1000", "domestic", "p1")
+        yield Row(3, "dupont", "marie", "2026-03-02T11:00:00+01:00", "1000", "domestic", "m1")
+        # The last row is read: the owner turns paul off before the import locks.
+        Member.objects.filter(user__username="paul").update(active=False)
+
+    with pytest.raises(ImportRefused) as refusal:
+        import_usage(rows(), now=NOW)
+
+    assert refusal.value.problems == ["line 2: member: is not active (paul)"]
+    assert UsageRecord.objects.count() == 0
+
+
+def test_bytes_of_any_length_are_read_without_a_traceback(dupont, tmp_path):
+    path = csv_file(
+        tmp_path,
+        "dupont,marie,2026-03-02T10:00:00+01:00,0000000000000000001000,domestic,padded",
+        f"dupont,marie,2026-03-02T10:00:00+01:00,{'9' * 5000},domestic,huge",
+    )
+
+    error, _, err = refused("import_usage", path)
+
+    assert err == f"line 3: bytes: must be from 1 to 10^13 bytes ({'9' * 40})\n"
+    assert str(error) == f"Nothing imported: 1 problem(s) in {path}."
+
+
+def test_a_zero_padded_byte_count_is_its_number(dupont, tmp_path):
+    path = csv_file(tmp_path, "dupont,marie,2026-03-02T10:00:00+01:00,0001000,domestic,padded")
+
+    run("import_usage", path)
+
+    assert [r[3] for r in records()] == [1000]
+
+
+def test_the_same_ref_in_two_households_is_two_records(dupont, tmp_path):
+    path = csv_file(
+        tmp_path,
+        "dupont,marie,2026-03-02T10:00:00+01:00,1000,domestic,shared",
+        "martin,zoe,2026-03-02T10:00:00+01:00,2000,domestic,shared",
+    )
+    run("import_usage", path)
+
+    out, _ = run("import_usage", path)  # a replay: both are known, in their own household
+
+    assert [(r[0], r[2], r[3]) for r in records()] == [
+        ("dupont", "shared", 1000),
+        ("martin", "shared", 2000),
+    ]
+    assert "0 record(s); skipped 2 already recorded." in out
