@@ -5,6 +5,9 @@ machinery, which costs more than the database itself once rows count in hundreds
 thousands. Here rows are plain tuples of values of the fields named, written with one
 multi-row ``INSERT`` per batch. Only datetimes need adapting (to the backend's form).
 
+The SQL is written without spaces between placeholders: Django's SQLite backend
+rewrites every ``%s`` with a regular expression whose cost grows with the text.
+
 Batches come in a few fixed sizes (a full batch, then powers of two for the rest): the
 database driver keeps every statement it prepared, and a statement of thousands of
 placeholders weighs megabytes, so a new size for every remainder would pile them up.
@@ -40,7 +43,7 @@ def insert_rows(
     adapted = [(i, f) for i, f in enumerate(map(adapter, columns)) if f is not None]
     names = ", ".join(quote(c.column) for c in columns)
     head = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES "  # noqa: S608 - names only
-    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    placeholder = "(" + ",".join(["%s"] * len(columns)) + ")"
     tail = f" RETURNING {quote(meta.pk.column)}" if returning_ids else ""
     largest = 1 << ((MAX_PARAMS // len(columns)).bit_length() - 1)
     ids: list[int] = []
@@ -56,7 +59,7 @@ def insert_rows(
                             row[index] = adapt(value)
                 params += row
             start += size
-            cursor.execute(head + ", ".join([placeholder] * size) + tail, params)
+            cursor.execute(head + ",".join([placeholder] * size) + tail, params)
             if returning_ids:
                 ids += [row[0] for row in cursor.fetchall()]
     return ids
@@ -78,7 +81,7 @@ def datetime_adapter():
     if connection.vendor == "sqlite" and connection.timezone_name == "UTC":
 
         def convert(value):
-            return str(value.astimezone(UTC).replace(tzinfo=None))
+            return value.astimezone(UTC).isoformat(" ")[:-6]  # without "+00:00"
 
     else:
         convert = connection.ops.adapt_datetimefield_value

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from accounts.bulk import insert_rows
+from accounts.bulk import batch_sizes, insert_rows
 from accounts.errors import Refused
 from accounts.models import Household
 from plans import selectors
@@ -109,9 +109,11 @@ def move_bytes(moves: dict[int, Move]) -> None:
     holds the household locks and writes the matching ledger entries."""
     table = connection.ops.quote_name(Bucket._meta.db_table)
     items = [(pk, m) for pk, m in moves.items() if m.allocated or m.rolled_out or m.expired]
-    for start in range(0, len(items), BATCH_SIZE):
-        chunk = items[start : start + BATCH_SIZE]
-        row = "(CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT))"
+    row = "(" + ",".join(["CAST(%s AS BIGINT)"] * 4) + ")"
+    start = 0
+    for size in batch_sizes(len(items), 512):  # few statement sizes (see accounts.bulk)
+        chunk = items[start : start + size]
+        start += size
         params = [v for pk, m in chunk for v in (pk, m.allocated, m.rolled_out, m.expired)]
 
         def moved(expression: str) -> str:
@@ -120,7 +122,7 @@ def move_bytes(moves: dict[int, Move]) -> None:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"WITH moves (id, allocated, rolled_out, expired) AS "  # noqa: S608 - no input in the SQL text
-                f"(VALUES {', '.join([row] * len(chunk))}) "
+                f"(VALUES {','.join([row] * len(chunk))}) "
                 f"UPDATE {table} SET "
                 f"allocated_bytes = allocated_bytes + {moved('allocated')}, "
                 f"rolled_out_bytes = rolled_out_bytes + {moved('rolled_out')}, "

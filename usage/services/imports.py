@@ -389,7 +389,7 @@ def _recorded(usages: list[Usage]) -> dict[tuple[int, str], UsageRecord]:
     found, start = [], 0
     with connection.cursor() as cursor:
         for size in batch_sizes(len(pairs), CHUNK):
-            values = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS TEXT))"] * size)
+            values = ",".join(["(CAST(%s AS BIGINT),CAST(%s AS TEXT))"] * size)
             cursor.execute(
                 f"WITH wanted (household_id, ref) AS (VALUES {values}) "  # noqa: S608 - no input in the SQL text
                 f"SELECT record.id FROM wanted JOIN {table} record "
