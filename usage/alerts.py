@@ -160,42 +160,58 @@ def _pool_alerts(batch: dict[int, _Household]) -> list[Due]:
         named=True,
     ):
         buckets[bucket.household_id].append(bucket)
-    users = defaultdict(set)  # (household, period, zone) -> members with usage
-    for household_id, period, zone, member_id in (
-        UsageRecord.objects.filter(household_id__in=list(batch), period__in=keys)
-        .values_list("household_id", "period", "zone", "member_id")
-        .distinct()
-    ):
-        users[household_id, period, zone].add(member_id)
-    found = []
+
+    pools = []  # (household id, period, zone, granted, left) of each limited pool
     for pk, h in batch.items():
         calendar = h.household.calendar
         for period in h.periods:
             start, end = calendar.start(period), calendar.end(period)
             valid = [b for b in buckets[pk] if b.valid_from < end and b.expires_at > start]
-            for zone, low, empty in (
-                (Zone.DOMESTIC, Kind.POOL_LOW, Kind.POOL_EMPTY),
-                (Zone.ROAMING, Kind.ROAMING_LOW, Kind.ROAMING_EMPTY),
-            ):
+            for zone in (Zone.DOMESTIC, Zone.ROAMING):
                 mine = [b for b in valid if b.zone == zone]
                 if any(b.granted_bytes is None for b in mine):
                     continue  # unlimited data never runs low
                 granted = sum(b.granted_bytes for b in mine)
-                left = sum(b.left_bytes for b in mine)
-                used_by = users[pk, period.key, zone]
-                if zone == Zone.ROAMING:
-                    if not used_by:
-                        continue
-                    recipients = [m for m in h.members if m.pk in used_by or m == h.owner]
-                else:
-                    recipients = h.members
-                figures = {"granted_bytes": granted, "left_bytes": left}
-                percent = h.limits.pool_low_percent
-                if granted and 100 * left <= percent * granted:
-                    found.append(Due(pk, low, zone, percent, period.key, figures, recipients))
-                if left == 0 and (granted or used_by):
-                    found.append(Due(pk, empty, zone, 0, period.key, figures, recipients))
+                pools.append((pk, period, zone, granted, sum(b.left_bytes for b in mine)))
+    # Who used each pool matters for roaming (only its users hear of it) and for a
+    # domestic pool of nothing (empty only once somebody used it): read just those.
+    wanted = {Zone.ROAMING: list(batch)}
+    wanted[Zone.DOMESTIC] = list({pk for pk, _, zone, granted, _ in pools if not granted})
+    users = _users(wanted, _period_keys(batch))
+    found = []
+    for pk, period, zone, granted, left in pools:
+        h = batch[pk]
+        used_by = users[pk, period.key, zone]
+        if zone == Zone.ROAMING:
+            if not used_by:
+                continue
+            recipients = [m for m in h.members if m.pk in used_by or m == h.owner]
+            low, empty = Kind.ROAMING_LOW, Kind.ROAMING_EMPTY
+        else:
+            recipients, low, empty = h.members, Kind.POOL_LOW, Kind.POOL_EMPTY
+        figures = {"granted_bytes": granted, "left_bytes": left}
+        percent = h.limits.pool_low_percent
+        if granted and 100 * left <= percent * granted:
+            found.append(Due(pk, low, zone, percent, period.key, figures, recipients))
+        if left == 0 and (granted or used_by):
+            found.append(Due(pk, empty, zone, 0, period.key, figures, recipients))
     return found
+
+
+def _users(households: dict[str, list[int]], keys: set[str]) -> dict[tuple, set[int]]:
+    """(household, period, zone) -> the members with usage there, for the households
+    given for each zone."""
+    users = defaultdict(set)
+    for zone, ids in households.items():
+        if not ids:
+            continue
+        for household_id, period, member_id in (
+            UsageRecord.objects.filter(household_id__in=ids, period__in=keys, zone=zone)
+            .values_list("household_id", "period", "member_id")
+            .distinct()
+        ):
+            users[household_id, period, zone].add(member_id)
+    return users
 
 
 def _cap_alerts(batch: dict[int, _Household]) -> list[Due]:

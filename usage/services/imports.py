@@ -221,7 +221,7 @@ def _parse(row: Row, members: dict, households: dict) -> Usage | None:
     """Turn one row into a ``Usage``, or None if anything is wrong with it (``_problems``
     says what). The checks are cheap ones first: this runs for every row of a file."""
     household = households.get(row.household)
-    member = members.get((household.pk, row.username)) if household is not None else None
+    member = members.get((household.id, row.username)) if household is not None else None
     try:
         started_at = datetime.fromisoformat(row.started_at)
     except ValueError:
@@ -326,10 +326,10 @@ def import_usage(
             raise ImportRefused(sorted(problems, key=lambda p: int(p.split()[1].rstrip(":"))))
         by_household = defaultdict(list)
         for usage in fresh:
-            by_household[locked[usage.household_id]].append(usage)
-        households = list(by_household)
-        for start in range(0, len(households), CHUNK):
-            chunk = {h: by_household[h] for h in households[start : start + CHUNK]}
+            by_household[usage.household_id].append(usage)
+        ids = list(by_household)
+        for start in range(0, len(ids), CHUNK):
+            chunk = {locked[pk]: by_household[pk] for pk in ids[start : start + CHUNK]}
             touched = defaultdict(set)
             for record in allocate(chunk, now=now):
                 report.add(record, locked[record.household_id].slug)
@@ -354,10 +354,10 @@ def _check_accounts(usages: list[Usage], households: dict, now, problems: list[s
     seen: dict[int, dict[str, Usage]] = defaultdict(dict)  # household -> ref -> usage
     fresh, duplicates = [], 0
     for usage in usages:  # in file order
-        household, ref = households[usage.household_id], usage.ref
-        earlier = seen[household.pk]
+        pk, ref = usage.household_id, usage.ref
+        household, earlier = households[pk], seen[pk]
         try:
-            if (record := recorded.get((household.pk, ref))) is not None:
+            if (record := recorded.get((pk, ref))) is not None:
                 if not same_content(record, usage):
                     raise Refused("ref", "was already recorded with different content", ref)
                 duplicates += 1
@@ -367,8 +367,8 @@ def _check_accounts(usages: list[Usage], households: dict, now, problems: list[s
                     raise Refused("ref", f"is used on line {twin.line} with different content", ref)
                 duplicates += 1
                 continue
-            check_against_accounts(household, usage, now=now, last_closed=closed[household.pk])
-            if household.pk not in planned:
+            check_against_accounts(household, usage, now=now, last_closed=closed[pk])
+            if pk not in planned:
                 raise Refused("household", "has no plan yet", household.slug)
         except Refused as error:
             problems.append(f"line {usage.line}: {error}")

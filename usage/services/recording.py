@@ -82,7 +82,7 @@ def check_against_accounts(
 ) -> None:
     """SPEC R5, the checks against the household's state (after the ref check)."""
     member, at = usage.member, usage.started_at
-    if member.household_id != household.pk:
+    if member.household_id != household.id:
         raise Refused("member", f"is not in household {household.slug}", member.username)
     if not member.active:
         raise Refused("member", "is not active", member.username)
