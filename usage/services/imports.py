@@ -14,7 +14,7 @@ from typing import TextIO
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.bulk import batch_sizes
+from accounts.bulk import batch_sizes, collector_paused
 from accounts.errors import Refused
 from accounts.models import MAX_BYTES, Household, Member
 from plans import selectors as plan_selectors
@@ -299,9 +299,13 @@ def import_usage(
     ``rows`` is read once, a few thousand at a time (households and members are looked
     up per slice), so a large file is never held twice in memory.
     """
-    now = now or timezone.now()
+    with collector_paused():
+        return _import(rows, dry_run=dry_run, now=now or timezone.now())
+
+
+def _import(rows: Iterable[Row], *, dry_run: bool, now: datetime) -> ImportReport:
     households: dict[str, Household] = {}
-    members: dict[tuple[int, str], Member] = {}
+    members: dict[tuple[int, str], MemberFacts] = {}
     problems: list[str] = []
     usages: list[Usage] = []
     rows = iter(rows)

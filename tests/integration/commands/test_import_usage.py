@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import sys
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from tests.factories import (
 )
 from tests.integration.commands.helpers import refused, run, snapshot
 from usage.models import UsageRecord
-from usage.services import ImportRefused, Row, derive_ref, import_usage
+from usage.services import ImportRefused, Row, derive_ref, import_usage, imports
 
 pytestmark = pytest.mark.django_db
 
@@ -464,3 +465,18 @@ def test_the_same_ref_in_two_households_is_two_records(dupont, tmp_path):
         ("martin", "shared", 2000),
     ]
     assert "0 record(s); skipped 2 already recorded." in out
+
+
+def test_an_import_pauses_the_collector_only_while_it_runs(dupont, monkeypatch):
+    seen = []
+    real_parse = imports._parse
+    monkeypatch.setattr(imports, "_parse", lambda *a: seen.append(gc.isenabled()) or real_parse(*a))
+    good = Row(2, "dupont", "marie", "2026-03-02T10:00:00+01:00", "1000", "domestic", "g1")
+    bad = Row(2, "dupont", "marie", "2026-03-02T10:00:00+01:00", "0", "domestic", "b1")
+
+    import_usage([good], now=NOW)
+    with pytest.raises(ImportRefused):
+        import_usage([bad], now=NOW)
+
+    assert seen == [False, False]
+    assert gc.isenabled()
