@@ -246,8 +246,13 @@ class LedgerEntry(models.Model):
     bytes = models.PositiveBigIntegerField(null=True, help_text="Empty: an unlimited grant.")
     at = models.DateTimeField(help_text="When the movement takes effect.")
     usage_record_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    period_close = models.ForeignKey(
-        "PeriodClose", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+    period_close = models.ForeignKey(  # indexed where set only (see Meta)
+        "PeriodClose",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        db_index=False,
     )
     note = models.CharField(max_length=200, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -255,6 +260,14 @@ class LedgerEntry(models.Model):
     class Meta:
         verbose_name_plural = "ledger entries"
         ordering = ["id"]
+        indexes = [
+            # Most entries are allocations, written by the hundred thousand, with no close.
+            models.Index(
+                fields=["period_close"],
+                condition=Q(period_close__isnull=False),
+                name="ledgerentry_close_idx",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(

@@ -12,8 +12,14 @@ from plans.models import Bucket, Zone
 
 
 class UsageRecord(models.Model):
-    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="usage")
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="usage")
+    # No index of their own: the composite indexes below lead with them, and every
+    # index is one more write per record (an import writes hundreds of thousands).
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="usage", db_index=False
+    )
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="usage", db_index=False
+    )
     ref = models.CharField(max_length=200)
     started_at = models.DateTimeField()
     period = models.CharField(max_length=7, help_text="The period containing started_at.")
@@ -52,7 +58,9 @@ class UsageRecord(models.Model):
 class Allocation(models.Model):
     """The part of a usage record drawn from one bucket."""
 
-    record = models.ForeignKey(UsageRecord, on_delete=models.PROTECT, related_name="allocations")
+    record = models.ForeignKey(  # indexed by the (record, bucket) constraint
+        UsageRecord, on_delete=models.PROTECT, related_name="allocations", db_index=False
+    )
     bucket = models.ForeignKey(Bucket, on_delete=models.PROTECT, related_name="allocations")
     bytes = models.PositiveBigIntegerField()
 
