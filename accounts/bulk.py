@@ -68,6 +68,20 @@ def insert_rows(
     return ids
 
 
+def insert_objects(objects: list[models.Model], fields: list[str]) -> None:
+    """Insert unsaved instances of one model (the values of ``fields``, which must
+    cover every column without a default) and give each its new id."""
+    if not objects:
+        return
+    meta = type(objects[0])._meta
+    names = [meta.get_field(name).attname for name in fields]
+    rows = [tuple(getattr(obj, name) for name in names) for obj in objects]
+    ids = insert_rows(type(objects[0]), fields, rows, returning_ids=True)
+    for obj, pk in zip(objects, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+
+
 def adapter(column):
     """How a value of ``column`` is passed to the database, or None to pass it as is."""
     if isinstance(column, models.DateTimeField):

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from accounts.bulk import batch_sizes, insert_rows
+from accounts.bulk import batch_sizes, collector_paused, insert_objects, insert_rows
 from accounts.errors import Refused
 from accounts.models import Household
 from plans import selectors
@@ -180,6 +180,7 @@ def open_through(
         Household.objects.filter(pk__in=ids).update(opened_through=key)
 
 
+CLOSE_FIELDS = ["household", "period", "unused_bytes", "rolled_bytes", "expired_bytes", "closed_at"]
 BUCKET_FIELDS = [
     "household",
     "kind",
@@ -276,6 +277,7 @@ def _close_round(
                             period.shift(1 + in_force.rollover_months)
                         ),
                         note=f"Rolled over from {period.key}",
+                        created_at=now,
                     ),
                 )
             )
@@ -286,12 +288,12 @@ def _close_round(
                 expired.append((close, bucket, bucket.left_bytes))
                 close.expired_bytes += bucket.left_bytes
 
-    PeriodClose.objects.bulk_create(closes, batch_size=BATCH_SIZE)
+    insert_objects(closes, CLOSE_FIELDS)
     moves = {a.pk: Move(rolled_out=c.rolled_bytes) for c, a in rolled_from}
     for _, bucket, amount in expired:
         moves[bucket.pk] = moves.get(bucket.pk, Move()) + Move(expired=amount)
     move_bytes(moves)
-    Bucket.objects.bulk_create([b for _, b in rollovers], batch_size=BATCH_SIZE)
+    insert_objects([b for _, b in rollovers], BUCKET_FIELDS)
     entries = [
         (c.household_id, a.pk, Entry.ROLL_OUT, c.rolled_bytes, ends[c.household_id], c.pk)
         for c, a in rolled_from
@@ -421,7 +423,18 @@ def close_periods(
     ``dry_run`` the same work runs and is rolled back, so the report shows exactly what
     would be rolled and expired. ``progress(n)`` is called after each batch.
     """
-    now = now or timezone.now()
+    with collector_paused():
+        return _close_periods(
+            through=through,
+            household=household,
+            dry_run=dry_run,
+            now=now or timezone.now(),
+            batch_size=batch_size,
+            progress=progress,
+        )
+
+
+def _close_periods(*, through, household, dry_run, now, batch_size, progress) -> CloseReport:
     households = Household.objects.order_by("pk")
     if household is not None:
         households = households.filter(pk=household.pk)
