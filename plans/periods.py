@@ -130,7 +130,7 @@ class Calendar:
         if instant.tzinfo is None:
             raise ValueError(f"needs an aware datetime ({instant!r})")
         # Instants come in runs of one period (an import, a month of history): the
-        # calendar's last answer is checked first. Pure arithmetic, nothing stored.
+        # calendar's last answer is checked first (calendar arithmetic only, no data).
         last = _last_found.get(self)
         if last is not None and last[0] <= instant < last[1]:
             return last[2]

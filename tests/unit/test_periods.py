@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from plans import periods as periods_module
 from plans.periods import Calendar, Period, period_range
 
 US = timedelta(microseconds=1)
@@ -430,3 +431,15 @@ def test_period_keys_and_shifts(period, a, b):
     assert period.shift(a).index - period.index == a
     assert (period.shift(a) < period.shift(b)) == (a < b)
     assert period.shift(a).key < period.shift(b).key or a >= b
+
+
+@fast
+@given(calendars, st.lists(st.tuples(instants, offsets), min_size=1, max_size=30))
+def test_period_of_answers_the_same_whatever_it_answered_before(calendar, seen):
+    # period_of remembers its last answer per calendar: a run of instants, near or far
+    # apart, gets exactly what each instant gets from a calendar that remembers nothing.
+    for instant, offset in seen:
+        answer = calendar.period_of(instant.astimezone(offset))
+        periods_module._last_found.clear()
+        assert answer == calendar.period_of(instant)
+        assert calendar.start(answer) <= instant < calendar.end(answer)

@@ -206,12 +206,12 @@ def _refresh_members(members: dict, household_ids: list[int]) -> dict[int, list[
     current = {member.pk: member for member in _members_of(household_ids)}
     active = defaultdict(list)
     for member in members.values():
-        now = current.get(member.pk)
-        if now is None or now.household_id != member.household_id:
+        latest = current.get(member.pk)
+        if latest is None or latest.household_id != member.household_id:
             member.active = False
             continue
         for name in MemberFacts.__slots__:
-            setattr(member, name, getattr(now, name))
+            setattr(member, name, getattr(latest, name))
         if member.active:
             active[member.household_id].append(member)
     return active

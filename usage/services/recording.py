@@ -35,7 +35,8 @@ BATCH_SIZE = 1000
 
 @dataclass(slots=True)
 class Usage:
-    """One usage record to be recorded (validated input)."""
+    """One usage record to be recorded (validated input). ``member`` is a ``Member``, or
+    the lighter ``MemberFacts`` of an import, with the same attributes."""
 
     member: Member
     started_at: datetime
