@@ -115,20 +115,17 @@ def move_bytes(moves: dict[int, Move]) -> None:
         chunk = items[start : start + size]
         start += size
         params = [v for pk, m in chunk for v in (pk, m.allocated, m.rolled_out, m.expired)]
-
-        def moved(expression: str) -> str:
-            return f"(SELECT {expression} FROM moves WHERE moves.id = {table}.id)"  # noqa: S608
-
         with connection.cursor() as cursor:
             cursor.execute(
                 f"WITH moves (id, allocated, rolled_out, expired) AS "  # noqa: S608 - no input in the SQL text
                 f"(VALUES {','.join([row] * len(chunk))}) "
                 f"UPDATE {table} SET "
-                f"allocated_bytes = allocated_bytes + {moved('allocated')}, "
-                f"rolled_out_bytes = rolled_out_bytes + {moved('rolled_out')}, "
-                f"expired_bytes = expired_bytes + {moved('expired')}, "
-                f"left_bytes = left_bytes - {moved('allocated + rolled_out + expired')} "
-                f"WHERE id IN (SELECT id FROM moves)",
+                f"allocated_bytes = {table}.allocated_bytes + moves.allocated, "
+                f"rolled_out_bytes = {table}.rolled_out_bytes + moves.rolled_out, "
+                f"expired_bytes = {table}.expired_bytes + moves.expired, "
+                f"left_bytes = {table}.left_bytes "
+                f"- (moves.allocated + moves.rolled_out + moves.expired) "
+                f"FROM moves WHERE {table}.id = moves.id",
                 params,
             )
 
