@@ -1,16 +1,16 @@
-"""Fast multi-row INSERT for the hot paths (usage import, month-end close).
+"""Fast bulk writes for the hot paths (usage import, month-end close).
 
 ``bulk_create`` builds a model instance and prepares every value through the field
 machinery, which costs more than the database itself once rows count in hundreds of
 thousands. Here rows are plain tuples of values of the fields named, written with one
-multi-row ``INSERT`` per batch. Only datetimes need adapting (to the backend's form).
+multi-row ``INSERT`` per batch on SQLite and one ``COPY`` on PostgreSQL. Only datetimes
+and JSON need adapting (to the backend's form).
 
-The SQL is written without spaces between placeholders: Django's SQLite backend
-rewrites every ``%s`` with a regular expression whose cost grows with the text.
-
-Batches come in a few fixed sizes (a full batch, then powers of two for the rest): the
-database driver keeps every statement it prepared, and a statement of thousands of
-placeholders weighs megabytes, so a new size for every remainder would pile them up.
+On SQLite the SQL is written without spaces between placeholders: Django's backend
+rewrites every ``%s`` with a regular expression whose cost grows with the text. Batches
+come in a few fixed sizes (a full batch, then powers of two for the rest): the driver
+keeps every statement it prepared, and a statement of thousands of placeholders weighs
+megabytes, so a new size for every remainder would pile them up.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
+from itertools import chain
 
 from django.db import connection, models
 
@@ -40,12 +41,11 @@ def insert_rows(
     model: type[models.Model], fields: list[str], rows: list[tuple], *, returning_ids: bool = False
 ) -> list[int]:
     """Insert ``rows`` into ``model``'s table; return the new ids if asked, in order."""
-    if connection.vendor == "postgresql":
-        return _copy_rows(model, fields, rows, returning_ids=returning_ids)
-    meta = model._meta
-    quote = connection.ops.quote_name
+    meta, quote = model._meta, connection.ops.quote_name
     columns = [meta.get_field(name) for name in fields]
-    adapted = [(i, f) for i, f in enumerate(map(adapter, columns)) if f is not None]
+    rows = _adapted(rows, columns)
+    if connection.vendor == "postgresql":
+        return _copy_rows(meta, columns, rows, returning_ids=returning_ids)
     names = ", ".join(quote(c.column) for c in columns)
     head = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES "  # noqa: S608 - names only
     placeholder = "(" + ",".join(["%s"] * len(columns)) + ")"
@@ -55,14 +55,7 @@ def insert_rows(
     start = 0
     with connection.cursor() as cursor:
         for size in batch_sizes(len(rows), largest):
-            params = []
-            for row in rows[start : start + size]:
-                if adapted:
-                    row = list(row)
-                    for index, adapt in adapted:
-                        if (value := row[index]) is not None:
-                            row[index] = adapt(value)
-                params += row
+            params = list(chain.from_iterable(rows[start : start + size]))
             start += size
             cursor.execute(head + ",".join([placeholder] * size) + tail, params)
             if returning_ids:
@@ -70,18 +63,28 @@ def insert_rows(
     return ids
 
 
-def _copy_rows(
-    model: type[models.Model], fields: list[str], rows: list[tuple], *, returning_ids: bool
-) -> list[int]:
+def _adapted(rows: list[tuple], columns: list[models.Field]) -> list:
+    """``rows`` with each value in the form the database takes for its column."""
+    adapted = [(i, f) for i, f in enumerate(map(adapter, columns)) if f is not None]
+    if not adapted:
+        return rows
+    result = []
+    for row in rows:
+        row = list(row)
+        for index, adapt in adapted:
+            if (value := row[index]) is not None:
+                row[index] = adapt(value)
+        result.append(row)
+    return result
+
+
+def _copy_rows(meta, columns: list[models.Field], rows: list, *, returning_ids: bool) -> list[int]:
     """PostgreSQL: stream the rows with ``COPY``, which spares the server from parsing
     (and the driver from writing) thousands of literals per statement. New ids are
     taken from the table's sequence first, when they are wanted."""
     if not rows:
         return []
-    meta = model._meta
     quote = connection.ops.quote_name
-    columns = [meta.get_field(name) for name in fields]
-    adapted = [(i, f) for i, f in enumerate(map(adapter, columns)) if f is not None]
     names = [quote(c.column) for c in columns]
     ids: list[int] = []
     with connection.cursor() as cursor:
@@ -92,15 +95,11 @@ def _copy_rows(
             )
             ids = [pk for (pk,) in cursor.fetchall()]
             names.insert(0, quote(meta.pk.column))
+            rows = [(pk, *row) for pk, row in zip(ids, rows, strict=True)]
         table = quote(meta.db_table)
         with cursor.cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
-            for index, row in enumerate(rows):
-                if adapted:
-                    row = list(row)
-                    for column, adapt in adapted:
-                        if (value := row[column]) is not None:
-                            row[column] = adapt(value)
-                copy.write_row((ids[index], *row) if returning_ids else row)
+            for row in rows:
+                copy.write_row(row)
     return ids
 
 
