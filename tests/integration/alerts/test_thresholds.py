@@ -141,6 +141,19 @@ def test_roaming_without_a_roaming_allowance_is_empty_at_once(record):
     assert delivered_to(Alert.objects.get()) == ["Olga", "Paul"]
 
 
+def test_a_domestic_pool_of_nothing_is_empty_once_somebody_uses_it(record):
+    """No allowance at home or abroad: Max's roaming empties the roaming pool but the
+    domestic one stays silent while nobody used it; his first 10 MB at home empty it."""
+    family = make_family(monthly_allowance_bytes=0, roaming_allowance_bytes=0)
+    record(family.max, 10 * MB, zone="roaming")
+    assert fired(family.household) == [("roaming_empty", "roaming", 0, "2026-01")]
+
+    record(family.max, 10 * MB)
+
+    assert fired(family.household)[1:] == [("pool_empty", "domestic", 0, "2026-01")]
+    assert delivered_to(Alert.objects.get(kind="pool_empty")) == ["Lea", "Max", "Olga", "Paul"]
+
+
 def test_cap_near_at_80_percent_and_reached_at_100_to_the_member_and_owner(
     family, record, mailoutbox
 ):
