@@ -420,18 +420,7 @@ def close_periods(
     ``dry_run`` the same work runs and is rolled back, so the report shows exactly what
     would be rolled and expired. ``progress(n)`` is called after each batch.
     """
-    with collector_paused():
-        return _close_periods(
-            through=through,
-            household=household,
-            dry_run=dry_run,
-            now=now or timezone.now(),
-            batch_size=batch_size,
-            progress=progress,
-        )
-
-
-def _close_periods(*, through, household, dry_run, now, batch_size, progress) -> CloseReport:
+    now = now or timezone.now()
     households = Household.objects.order_by("pk")
     if household is not None:
         households = households.filter(pk=household.pk)
@@ -440,7 +429,8 @@ def _close_periods(*, through, household, dry_run, now, batch_size, progress) ->
     for start in range(0, len(ids), batch_size):
         batch = ids[start : start + batch_size]
         try:
-            results += _close_batch(batch, now=now, through=through, dry_run=dry_run)
+            with collector_paused():  # for the batch only: memory stays flat over many
+                results += _close_batch(batch, now=now, through=through, dry_run=dry_run)
         except Exception:
             for pk in batch:
                 try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -245,3 +246,20 @@ def test_from_the_shell_a_user_error_is_one_line_and_a_non_zero_exit(tmp_path):
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr == "CommandError: household: no such household (nosuch)\n"
+
+
+def test_each_batch_closes_with_the_collector_paused_and_it_runs_between(households, monkeypatch):
+    seen = []
+    original = lifecycle._close_batch
+
+    def close_batch(batch, **options):
+        seen.append(gc.isenabled())
+        return original(batch, **options)
+
+    monkeypatch.setattr(lifecycle, "_close_batch", close_batch)
+
+    run("rollover", verbosity=0)
+
+    assert seen == [False]  # both households in one batch
+    assert gc.isenabled()
+    assert [c[0] for c in closes()] == ["alpha", "alpha", "beta", "beta"]
