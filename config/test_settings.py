@@ -11,6 +11,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+# Tests run without collectstatic: WhiteNoise looks the files up when asked instead of
+# listing STATIC_ROOT at start-up (and warning in every test that it is missing).
+WHITENOISE_AUTOREFRESH = True
 
 # A test session started from another one (tests/integration/usage/test_concurrency.py)
 # names its own test database, so that the two never share one.
