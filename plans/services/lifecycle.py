@@ -141,7 +141,7 @@ def open_through(
     """SPEC R1: for each household, create the allowance buckets of every period up to
     its target, in order and never twice. The caller holds the households' locks."""
     terms = load_terms(households) if terms is None else terms
-    rows = []  # new allowance buckets, in the order of ``BUCKET_FIELDS``
+    buckets = []
     moved = defaultdict(list)
     now = timezone.now()
     for household in households:
@@ -155,24 +155,26 @@ def open_through(
         calendar = household.calendar
         for period in period_range(start, through):
             in_force = _terms(terms, household, period)
-            valid_from, expires_at = calendar.start(period), calendar.end(period)
-            for zone, granted in (
-                (Zone.DOMESTIC, in_force.monthly_allowance_bytes),
-                (Zone.ROAMING, in_force.roaming_allowance_bytes),
-            ):
-                if granted or zone == Zone.DOMESTIC:  # no roaming bucket without roaming
-                    rows.append(
-                        (
-                            *(household.pk, Bucket.Kind.ALLOWANCE, zone, period.key),
-                            *(granted, 0, 0, 0, granted, valid_from, expires_at, "", now),
-                        )
-                    )
+            common = {
+                "household_id": household.pk,
+                "kind": Bucket.Kind.ALLOWANCE,
+                "period": period.key,
+                "valid_from": calendar.start(period),
+                "expires_at": calendar.end(period),
+                "created_at": now,
+            }
+            domestic = in_force.monthly_allowance_bytes
+            buckets.append(
+                Bucket(zone=Zone.DOMESTIC, granted_bytes=domestic, left_bytes=domestic, **common)
+            )
+            if roaming := in_force.roaming_allowance_bytes:
+                buckets.append(
+                    Bucket(zone=Zone.ROAMING, granted_bytes=roaming, left_bytes=roaming, **common)
+                )
         household.opened_through = through.key
         moved[through.key].append(household.pk)
-    ids = insert_rows(Bucket, BUCKET_FIELDS, rows, returning_ids=True)
-    write_entries(
-        [(row[0], pk, Entry.GRANT, row[4], row[9], None) for row, pk in zip(rows, ids, strict=True)]
-    )
+    insert_objects(buckets, BUCKET_FIELDS)
+    write_entries(grant_entries(buckets))
     for key, ids in moved.items():
         Household.objects.filter(pk__in=ids).update(opened_through=key)
 
