@@ -92,11 +92,6 @@ def last_closed_many(households: list[Household]) -> dict[int, Period | None]:
     return found
 
 
-def is_closed(household: Household, period: Period) -> bool:
-    latest = last_closed(household)
-    return latest is not None and period <= latest
-
-
 def last_due(household: Household, now: datetime) -> Period:
     """The newest period whose grace has passed at ``now`` (SPEC R4)."""
     return household.period_of(now - grace()).previous()

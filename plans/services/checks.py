@@ -46,7 +46,9 @@ def refuse_before_start(household: Household, period: Period, field_name: str, a
         )
 
 
-def refuse_closed(household: Household, period: Period, field_name: str, at: datetime) -> None:
-    """Nothing may land in a closed period."""
-    if selectors.is_closed(household, period):
+def refuse_closed(
+    period: Period, last_closed: Period | None, field_name: str, at: datetime
+) -> None:
+    """Nothing may land in a closed period (``last_closed``: the household's newest)."""
+    if last_closed is not None and period <= last_closed:
         raise Refused(field_name, f"falls in period {period.key}, which is closed", at.isoformat())

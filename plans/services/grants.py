@@ -54,7 +54,7 @@ def grant(
     with transaction.atomic(durable=True):
         household = lock_household(household)
         require_plan(household)
-        refuse_closed(household, period, "at", at)
+        refuse_closed(period, selectors.last_closed(household), "at", at)
         close_lazily(household, before=period, now=now)
         open_periods(household, period)
         bucket = Bucket.objects.create(

@@ -91,10 +91,7 @@ def check_against_accounts(
         raise Refused("started_at", "is more than 5 minutes in the future", at.isoformat())
     period = usage.period = household.period_of(at)
     plan_services.refuse_before_start(household, period, "started_at", at)
-    if last_closed is not None and period <= last_closed:
-        raise Refused(
-            "started_at", f"falls in period {period.key}, which is closed", at.isoformat()
-        )
+    plan_services.refuse_closed(period, last_closed, "started_at", at)
 
 
 class Recorded(NamedTuple):
