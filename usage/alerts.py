@@ -22,7 +22,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.bulk import insert_rows
+from accounts.bulk import insert_objects, insert_rows
 from accounts.errors import Refused
 from accounts.models import Household, Member
 from plans.models import Bucket, PeriodClose, Zone
@@ -369,19 +369,9 @@ def _record(batch: dict[int, _Household], due: list[Due], now: datetime) -> list
         )
         for d in fresh
     ]
-    fields = ["household", "kind", "subject", "threshold", "period", "figures", "created_at"]
-    ids = insert_rows(
-        Alert,
-        fields,
-        [
-            (a.household_id, a.kind, a.subject, a.threshold, a.period, a.figures, now)
-            for a in alerts
-        ],
-        returning_ids=True,
+    insert_objects(
+        alerts, ["household", "kind", "subject", "threshold", "period", "figures", "created_at"]
     )
-    for alert, pk in zip(alerts, ids, strict=True):
-        alert.pk = pk
-        alert._state.adding = False
     opted_out = set(
         AlertOptOut.objects.filter(
             member__household_id__in={d.household_id for d in fresh}
