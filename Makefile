@@ -34,6 +34,7 @@ run: $(INSTALLED)
 test: $(INSTALLED) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=config.test_settings
 	$(BIN)/pytest -n 2
 

@@ -8,34 +8,7 @@ from django.core.exceptions import ValidationError
 from accounts import services
 from accounts.models import Household, Member
 from accounts.selectors import owner_household
-from accounts.units import format_bytes, parse_bytes
-
-
-class ByteAmountField(forms.CharField):
-    """Bytes typed by a person: plain digits, or an amount with a unit (500MB, 5GB)."""
-
-    def __init__(self, *args, allow_empty: bool = True, **kwargs):
-        self.allow_empty = allow_empty
-        kwargs.setdefault("required", not allow_empty)
-        kwargs.setdefault("help_text", "Bytes, or with a unit: 500MB, 5GB, 1.5TB.")
-        super().__init__(*args, **kwargs)
-
-    def prepare_value(self, value):
-        if isinstance(value, int):
-            for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6)):
-                if value and value % size == 0:
-                    return f"{value // size}{unit}"
-            return str(value)
-        return value
-
-    def clean(self, value):
-        value = super().clean(value)
-        if value in (None, ""):
-            return None
-        try:
-            return parse_bytes(self.label or "amount", value)
-        except ValidationError as error:
-            raise forms.ValidationError(error.messages[0].split(": ", 1)[-1]) from None
+from core.admin import ByteAmountField, human
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -100,13 +73,6 @@ class ScopedAdmin(admin.ModelAdmin):
                 if f != "household" and f != ("household", admin.RelatedOnlyFieldListFilter)
             ]
         return filters
-
-
-def human(value) -> str:
-    """``12.3 GB (12300000000)`` for list columns: human units beside exact bytes."""
-    if value is None:
-        return "unlimited"
-    return f"{format_bytes(value)} ({value})"
 
 
 # What an owner edits of a member, on the household page and on the member's own.

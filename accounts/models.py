@@ -11,7 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
-from plans.periods import Calendar, Period
+from core.periods import Calendar, Period
 
 MAX_BYTES = 10**13
 

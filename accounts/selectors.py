@@ -1,7 +1,7 @@
 """Reads about households and members."""
 
-from accounts.errors import Refused
 from accounts.models import Household, Member
+from core.errors import Refused
 
 
 def household_by_slug(slug: str) -> Household:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from accounts.errors import Refused, clean_or_refuse
 from accounts.models import MAX_BYTES, Household, Member
+from core.errors import Refused, clean_or_refuse
 
 
 def create_household(

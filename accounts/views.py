@@ -8,9 +8,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import member_required
-from accounts.errors import Refused
 from accounts.models import Member
 from accounts.services import send_invitation
+from core.errors import Refused
 
 
 @require_POST

@@ -56,7 +56,7 @@ class QueryCounter:
 
 def bench_month(now: datetime):
     """The newest month whose grace has passed by a margin, and the month after it."""
-    from plans.periods import Calendar
+    from core.periods import Calendar
 
     month = Calendar("Europe/Paris").period_of(now - timedelta(days=3)).previous()
     return month

@@ -10,9 +10,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from accounts.admin import ByteAmountField, ScopedAdmin, human
-from accounts.errors import Refused
+from accounts.admin import ScopedAdmin
 from accounts.selectors import owner_household
+from core.admin import ByteAmountField, human
+from core.errors import Refused
 from plans import services
 from plans.models import Bucket, LedgerEntry, PeriodClose, Plan, Terms, Zone
 from plans.roaming import eu_minimum_roaming_bytes

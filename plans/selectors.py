@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db.models import Max
 
 from accounts.models import Household
+from core.periods import Period
 from plans.models import Bucket, ConsumptionOrder, PeriodClose, Terms, Zone
-from plans.periods import Period
 
 # SPEC R3.2: the draw order of bucket kinds, for each consumption order and zone.
 _KIND_RANK = {

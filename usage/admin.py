@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts import services as account_services
-from accounts.admin import MemberInline, ScopedAdmin, human, save_members
+from accounts.admin import MemberInline, ScopedAdmin, save_members
 from accounts.models import Household, Member
+from core.admin import human
 from plans import selectors as plan_selectors
 from plans import services as plan_services
 from plans.admin import ReadOnlyAdmin

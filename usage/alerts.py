@@ -22,11 +22,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.bulk import insert_objects, insert_rows
-from accounts.errors import Refused
 from accounts.models import Household, Member
+from core.db import insert_objects, insert_rows
+from core.errors import Refused
+from core.periods import Period
 from plans.models import Bucket, PeriodClose, Zone
-from plans.periods import Period
 from plans.services import lock_household
 from usage.models import Alert, AlertDelivery, AlertOptOut, AlertSettings, UsageRecord
 

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from accounts import services as accounts
 from accounts.models import Household
+from core.periods import Period
 from plans import services as plans
 from plans.models import Bucket, LedgerEntry, PeriodClose, Plan, Terms
-from plans.periods import Period
 from usage.models import Alert, AlertDelivery, Allocation, UsageRecord
 from usage.services import record_usage
 

@@ -3,13 +3,13 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from accounts.models import Member
+from core.units import BY_SYMBOL
 from plans.models import Zone
 from usage.models import Alert
 
-UNITS = {"MB": 10**6, "GB": 10**9}
+FORM_UNITS = [BY_SYMBOL["MB"], BY_SYMBOL["GB"]]
 
 
 class RecordUsageForm(forms.Form):
@@ -20,7 +20,7 @@ class RecordUsageForm(forms.Form):
     )
     unit = forms.ChoiceField(
         label=_("Unit"),
-        choices=[("MB", pgettext_lazy("unit", "MB")), ("GB", pgettext_lazy("unit", "GB"))],
+        choices=[(unit.symbol, unit.name) for unit in FORM_UNITS],
         initial="GB",
     )
     zone = forms.ChoiceField(label=_("Zone"), choices=Zone.choices, initial=Zone.DOMESTIC)
@@ -35,7 +35,7 @@ class RecordUsageForm(forms.Form):
     FIELD_OF = {"bytes": "amount", "zone": "zone", "started_at": "at"}
 
     def bytes(self) -> int:
-        amount = self.cleaned_data["amount"] * UNITS[self.cleaned_data["unit"]]
+        amount = self.cleaned_data["amount"] * BY_SYMBOL[self.cleaned_data["unit"]].size
         return int(amount.to_integral_value())
 
 

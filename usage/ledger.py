@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from django.db.models import Count, Sum
 
 from accounts.models import Household
+from core.periods import Period, period_range
 from plans.models import Bucket, LedgerEntry, PeriodClose, Terms
-from plans.periods import Period, period_range
 from plans.selectors import terms_in_force
 from usage.models import Allocation, UsageRecord
 

@@ -14,10 +14,10 @@ from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
 from accounts.models import Household, Member
+from core.periods import Period, period_range
 from plans import selectors as plan_selectors
 from plans import services as plan_services
 from plans.models import Bucket, PeriodClose, Zone
-from plans.periods import Period, period_range
 from usage.models import UsageRecord
 
 

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.decorators import member_required
-from accounts.errors import Refused
+from core.errors import Refused
 from usage import alerts
 from usage.charts import history_chart
 from usage.forms import PreferencesForm, RecordUsageForm

@@ -5,9 +5,8 @@ from datetime import timedelta
 from django import template
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
-from accounts.units import scale
+from core.units import scale
 
 register = template.Library()
 
@@ -20,21 +19,7 @@ def human_bytes(value):
     amount, unit = scale(int(value))
     digits = max(0, -amount.as_tuple().exponent)
     sign = "−" if amount < 0 else ""
-    return f"{sign}{number_format(abs(amount), digits, use_l10n=True)}\u00a0{UNIT_NAMES[unit]()}"
-
-
-# The unit symbols in the reader's language ("Go" in French).
-UNIT_NAMES = {
-    "B": lambda: pgettext("unit", "B"),
-    "kB": lambda: pgettext("unit", "kB"),
-    "MB": lambda: pgettext("unit", "MB"),
-    "GB": lambda: pgettext("unit", "GB"),
-    "TB": lambda: pgettext("unit", "TB"),
-    "KiB": lambda: pgettext("unit", "KiB"),
-    "MiB": lambda: pgettext("unit", "MiB"),
-    "GiB": lambda: pgettext("unit", "GiB"),
-    "TiB": lambda: pgettext("unit", "TiB"),
-}
+    return f"{sign}{number_format(abs(amount), digits, use_l10n=True)}\u00a0{unit.name}"
 
 
 @register.filter

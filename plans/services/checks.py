@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.utils import timezone
 
-from accounts.errors import Refused
 from accounts.models import Household
+from core.errors import Refused
+from core.periods import EARLIEST, LATEST, Period
 from plans import selectors
-from plans.periods import Period
 
 
 def as_aware(household: Household, value: datetime, field_name: str) -> datetime:
@@ -20,11 +20,6 @@ def as_aware(household: Household, value: datetime, field_name: str) -> datetime
         value = value.replace(tzinfo=household.calendar.zone)
     refuse_out_of_range(field_name, value)
     return value
-
-
-# Period arithmetic needs the periods around an instant: keep far from datetime's limits.
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def refuse_out_of_range(field_name: str, value: datetime) -> None:

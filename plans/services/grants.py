@@ -7,8 +7,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.errors import Refused, require_bytes, require_choice
 from accounts.models import MAX_BYTES, Household
+from core.errors import Refused, require_bytes, require_choice
 from plans import selectors
 from plans.models import Bucket, LedgerEntry, Zone
 from plans.services.checks import as_aware, refuse_before_start, refuse_closed, require_plan

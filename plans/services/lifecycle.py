@@ -12,16 +12,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from accounts.bulk import batch_sizes, collector_paused, insert_objects, insert_rows
-from accounts.errors import Refused
 from accounts.models import Household
+from core.db import Increment, add_to_columns, collector_paused, insert_objects, insert_rows
+from core.errors import Refused
+from core.periods import Period, period_range
 from plans import selectors
 from plans.models import Bucket, LedgerEntry, PeriodClose, Terms, Zone
-from plans.periods import Period, period_range
 
 logger = logging.getLogger(__name__)
 
@@ -105,29 +105,19 @@ class Move:
 def move_bytes(moves: dict[int, Move]) -> None:
     """Apply ``moves`` (bucket id -> Move) to the stored balances: each figure grows by
     its amount and ``left_bytes`` shrinks by their sum (an unlimited bucket's stays
-    empty). One statement per few hundred buckets instead of one per bucket; the caller
-    holds the household locks and writes the matching ledger entries."""
-    table = connection.ops.quote_name(Bucket._meta.db_table)
-    items = [(pk, m) for pk, m in moves.items() if m.allocated or m.rolled_out or m.expired]
-    row = "(" + ",".join(["CAST(%s AS BIGINT)"] * 4) + ")"
-    start = 0
-    for size in batch_sizes(len(items), 512):  # few statement sizes (see accounts.bulk)
-        chunk = items[start : start + size]
-        start += size
-        params = [v for pk, m in chunk for v in (pk, m.allocated, m.rolled_out, m.expired)]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"WITH moves (id, allocated, rolled_out, expired) AS "  # noqa: S608 - no input in the SQL text
-                f"(VALUES {','.join([row] * len(chunk))}) "
-                f"UPDATE {table} SET "
-                f"allocated_bytes = {table}.allocated_bytes + moves.allocated, "
-                f"rolled_out_bytes = {table}.rolled_out_bytes + moves.rolled_out, "
-                f"expired_bytes = {table}.expired_bytes + moves.expired, "
-                f"left_bytes = {table}.left_bytes "
-                f"- (moves.allocated + moves.rolled_out + moves.expired) "
-                f"FROM moves WHERE {table}.id = moves.id",
-                params,
-            )
+    empty). The caller holds the household locks and writes the matching ledger
+    entries."""
+    increments = [
+        Increment(pk, (m.allocated, m.rolled_out, m.expired))
+        for pk, m in moves.items()
+        if m.allocated or m.rolled_out or m.expired
+    ]
+    add_to_columns(
+        Bucket,
+        ["allocated_bytes", "rolled_out_bytes", "expired_bytes"],
+        increments,
+        less_their_sum="left_bytes",
+    )
 
 
 # --- R1: opening -----------------------------------------------------------------------

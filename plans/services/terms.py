@@ -7,11 +7,11 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.errors import Refused, clean_or_refuse
 from accounts.models import Household
+from core.errors import Refused, clean_or_refuse
+from core.periods import Period
 from plans import selectors
 from plans.models import Plan, Terms
-from plans.periods import Period
 from plans.services.lifecycle import lock_household
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import sync_playwright
 
 from accounts.models import Household, Member
-from plans.periods import Calendar
+from core.periods import Calendar
 from plans.services import close_periods
 from tests.browser import helpers
 from tests.factories import GB, MB, MemberFactory, household_with_plan

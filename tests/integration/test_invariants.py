@@ -42,9 +42,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from accounts.errors import Refused
 from accounts.models import Member
 from accounts.services import create_household, create_member, update_member
+from core.errors import Refused
 from plans.models import Bucket, LedgerEntry, PeriodClose
 from plans.services import close_periods, create_plan, grant, set_plan
 from tests.factories import GB, MB

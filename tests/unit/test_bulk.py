@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from accounts.bulk import batch_sizes, collector_paused
+from core.db import batch_sizes, collector_paused
 
 
 @given(count=st.integers(0, 100_000), largest=st.sampled_from([1, 7, 256, 409, 4096]))

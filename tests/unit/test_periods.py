@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plans import periods as periods_module
-from plans.periods import Calendar, Period, period_range
+from core import periods as periods_module
+from core.periods import Calendar, Period, period_range
 
 US = timedelta(microseconds=1)
 PARIS = "Europe/Paris"

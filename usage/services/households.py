@@ -19,8 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import services as account_services
-from accounts.errors import Refused
 from accounts.models import MAX_BYTES, Household, Member, period_key_validator, validate_time_zone
+from core.errors import Refused
 from plans import selectors as plan_selectors
 from plans import services as plan_services
 from plans.models import Bucket, ConsumptionOrder, LedgerEntry, PeriodClose, Plan, Terms

@@ -14,14 +14,13 @@ from typing import TextIO
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.bulk import batch_sizes, collector_paused
-from accounts.errors import Refused
 from accounts.models import MAX_BYTES, Household, Member
+from core.db import batch_sizes, collector_paused
+from core.errors import Refused
+from core.periods import EARLIEST, LATEST, Period
 from plans import selectors as plan_selectors
 from plans import services as plan_services
 from plans.models import Terms, Zone
-from plans.periods import Period
-from plans.services.checks import EARLIEST, LATEST
 from usage import alerts
 from usage.models import UsageRecord
 from usage.services.recording import (

@@ -18,14 +18,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from accounts.bulk import insert_rows
-from accounts.errors import Refused, require_bytes, require_choice
 from accounts.models import MAX_BYTES, Household, Member
+from core.db import insert_rows
+from core.errors import Refused, require_bytes, require_choice
+from core.periods import Period
 from plans import selectors as plan_selectors
 from plans import services as plan_services
 from plans.models import Bucket, LedgerEntry, Zone
-from plans.periods import Period
-from plans.services.lifecycle import Move
 from usage import alerts
 from usage.models import Allocation, UsageRecord
 
@@ -260,7 +259,7 @@ def _write(rows: list[tuple], draws: list[list[Draw]]) -> list[int]:
         ["household", "bucket", "kind", "bytes", "at", "usage_record_id", "created_at"],
         entries,
     )
-    plan_services.move_bytes({pk: Move(allocated=n) for pk, n in moved.items()})
+    plan_services.move_bytes({pk: plan_services.Move(allocated=n) for pk, n in moved.items()})
     return ids
 
 

@@ -1,10 +1,9 @@
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from accounts.selectors import household_by_slug
-from accounts.units import format_bytes, parse_bytes
+from accounts.commands import HouseholdCommand
+from core.units import format_bytes, parse_bytes
 from plans.models import Bucket, Zone
 from plans.services import grant
 
@@ -18,11 +17,11 @@ def parse_time(option: str, text: str | None) -> datetime | None:
         raise CommandError(f"{option}: must be an ISO 8601 date and time ({text})") from None
 
 
-class Command(BaseCommand):
+class Command(HouseholdCommand):
     help = "Grant an add-on pack or a bonus to a household (SPEC R2)."
 
     def add_arguments(self, parser):
-        parser.add_argument("slug", help="The household.")
+        super().add_arguments(parser)
         parser.add_argument(
             "--kind", required=True, choices=[Bucket.Kind.ADDON.value, Bucket.Kind.BONUS.value]
         )
@@ -38,20 +37,17 @@ class Command(BaseCommand):
         )
         parser.add_argument("--note", default="")
 
-    def handle(self, *args, slug, kind, zone, amount, at, expires_at, note, **options):
-        try:
-            household = household_by_slug(slug)
-            bucket = grant(
-                household,
-                kind=kind,
-                zone=zone,
-                bytes=parse_bytes("--bytes", amount),
-                at=parse_time("--at", at),
-                expires_at=parse_time("--expires-at", expires_at),
-                note=note,
-            )
-        except ValidationError as error:
-            raise CommandError(str(error)) from None
+    def handle(self, *args, kind, zone, amount, at, expires_at, note, **options):
+        household = self.household(options)
+        bucket = grant(
+            household,
+            kind=kind,
+            zone=zone,
+            bytes=parse_bytes("--bytes", amount),
+            at=parse_time("--at", at),
+            expires_at=parse_time("--expires-at", expires_at),
+            note=note,
+        )
         zone_info = household.calendar.zone
         self.stdout.write(
             f"Granted {bucket.get_kind_display().lower()} bucket #{bucket.pk} to {household.slug}: "

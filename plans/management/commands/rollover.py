@@ -1,12 +1,11 @@
 import sys
 
-from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from accounts.commands import HouseholdCommand
 from accounts.models import Household
-from accounts.selectors import household_by_slug
-from accounts.units import format_bytes
-from plans.periods import Period
+from core.periods import Period
+from core.units import format_bytes
 from plans.services import close_periods
 
 PROGRESS_FROM = 300  # households: below this a run is quick enough to need no bar
@@ -31,30 +30,29 @@ class ProgressBar:
         self.stream.flush()
 
 
-class Command(BaseCommand):
+class Command(HouseholdCommand):
     help = (
         "Close every period whose grace has passed (the month-end rollover), catching up "
         "on missed runs, and open every household's current period. Run it daily from cron; "
         "it is idempotent and safe on several hosts at once."
     )
 
+    household_option = True
+
     def add_arguments(self, parser):
+        super().add_arguments(parser)
         parser.add_argument("--through", metavar="YYYY-MM", help="Close no period after this one.")
-        parser.add_argument("--household", metavar="SLUG", help="Only this household.")
         parser.add_argument(
             "--dry-run", action="store_true", help="Show what would be rolled and expired."
         )
 
-    def handle(self, *args, through=None, household=None, dry_run=False, **options):
+    def handle(self, *args, through=None, dry_run=False, **options):
         verbosity = options["verbosity"]
         try:
             through = Period.parse(through) if through else None
         except ValueError as error:
             raise CommandError(f"--through: {error}") from None
-        try:
-            household = household_by_slug(household) if household else None
-        except ValidationError as error:
-            raise CommandError(str(error)) from None
+        household = self.household(options)
         total = 1 if household else Household.objects.count()
         progress = None
         if verbosity > 0 and total > PROGRESS_FROM and sys.stderr.isatty():

@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from accounts.models import Household, Member
+from core.periods import Period
 from plans.models import Bucket, Terms
-from plans.periods import Period
 from plans.selectors import terms_for
 from plans.services import create_plan
 from tests.factories import GB, MemberFactory, household_with_plan

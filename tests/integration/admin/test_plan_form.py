@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from core.periods import Period
 from plans.models import Bucket, Plan, Terms
-from plans.periods import Period
 from plans.roaming import eu_minimum_roaming_bytes, wholesale_cap
 from plans.selectors import terms_for
 from tests.factories import GB

@@ -12,8 +12,8 @@ from datetime import datetime
 import pytest
 from django.urls import reverse
 
-from accounts.errors import Refused
 from accounts.models import Member
+from core.errors import Refused
 from tests.factories import GB, MemberFactory
 from tests.integration.alerts.conftest import PARIS, delivered_to, fired, inbox, make_family
 from usage import alerts

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from django.db import DatabaseError
 
+from core.periods import Period
 from plans.models import Bucket, PeriodClose
-from plans.periods import Period
 from plans.services import lifecycle
 from tests.factories import GB, HouseholdFactory, MemberFactory, household_with_plan
 from tests.integration.commands.helpers import failed, refused, run, snapshot

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.checks.registry import registry
 
-from plans.checks import sqlite_is_recent_enough, sqlite_problems
+from core.checks import sqlite_is_recent_enough, sqlite_problems
 
 SQLITE = "django.db.backends.sqlite3"
 

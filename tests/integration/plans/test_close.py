@@ -5,11 +5,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import DatabaseError, transaction
 
-from accounts.errors import Refused
 from accounts.services import update_member
+from core.errors import Refused
+from core.periods import Period
 from plans import services as plan_services
 from plans.models import Bucket, LedgerEntry, PeriodClose
-from plans.periods import Period
 from plans.services import close_periods, grant, lifecycle
 from tests.factories import GB, MemberFactory, household_with_plan
 from usage.models import UsageRecord

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from accounts.errors import Refused
+from core.errors import Refused
 from plans.models import Bucket, LedgerEntry, PeriodClose
 from plans.services import close_periods, grant
 from tests.factories import GB, MemberFactory, household_with_plan

@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.periods import Period
 from plans import services as plan_services
 from plans.models import Bucket, LedgerEntry, PeriodClose, Terms
-from plans.periods import Period
 from tests.factories import GB, MemberFactory, PlanFactory, household_with_plan
 from usage.selectors import pool_status
 from usage.services import record_usage

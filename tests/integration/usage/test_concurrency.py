@@ -29,8 +29,8 @@ from django.db import connection
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from accounts.errors import Refused
 from accounts.models import Household, Member
+from core.errors import Refused
 from plans import services as plan_services
 from plans.models import Bucket, PeriodClose
 from tests.factories import GB, MB, MemberFactory, household_with_plan

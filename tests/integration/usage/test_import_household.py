@@ -13,10 +13,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from accounts.errors import Refused
 from accounts.models import Household, Member
+from core.errors import Refused
+from core.periods import Period
 from plans.models import Bucket, LedgerEntry, PeriodClose, Plan, Terms
-from plans.periods import Period
 from plans.services import close_periods, ensure_open, grant
 from tests.factories import GB, MemberFactory, UserFactory
 from usage.models import UsageRecord

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from accounts.errors import Refused
 from accounts.services import update_member
+from core.errors import Refused
 from plans.models import Bucket, LedgerEntry, PeriodClose
 from plans.services import close_periods
 from tests.factories import GB, MemberFactory, household_with_plan

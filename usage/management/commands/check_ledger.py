@@ -1,22 +1,16 @@
-from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from accounts.selectors import household_by_slug
+from accounts.commands import HouseholdCommand
 from usage.ledger import find_violations
 
 
-class Command(BaseCommand):
+class Command(HouseholdCommand):
     help = "Verify every accounting invariant (SPEC R6); exit 1 listing each violation."
 
-    def add_arguments(self, parser):
-        parser.add_argument("--household", metavar="SLUG", help="Check only this household.")
+    household_option = True
 
-    def handle(self, *args, household=None, **options):
-        try:
-            household = household_by_slug(household) if household else None
-        except ValidationError as error:
-            raise CommandError(str(error)) from None
-        violations = find_violations(household)
+    def handle(self, *args, **options):
+        violations = find_violations(self.household(options))
         for violation in violations:
             self.stderr.write(str(violation))
         if violations:

@@ -1,11 +1,10 @@
-import sys
+from django.core.management.base import CommandError
 
-from django.core.management.base import BaseCommand, CommandError
-
+from core.commands import DatapoolCommand
 from usage.services import HouseholdFileRefused, import_household, read_household_file
 
 
-class Command(BaseCommand):
+class Command(DatapoolCommand):
     help = (
         "Create or update a household, its plan and its members from a JSON file "
         "(SPEC §3 household file). Idempotent; any problem and nothing changes."
@@ -16,7 +15,8 @@ class Command(BaseCommand):
         parser.add_argument("file", help="The household file (JSON), or - for standard input.")
 
     def handle(self, *args, file, **options):
-        text = self._read(file, options.get("stdin") or sys.stdin)
+        with self.open_text(file, stdin=options.get("stdin")) as stream:
+            text = stream.read()
         try:
             report = import_household(read_household_file(text))
         except HouseholdFileRefused as refused:
@@ -32,20 +32,3 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{report.slug}: nothing to change, the household is as the file says."
             )
-
-    def _read(self, file: str, stdin) -> str:
-        try:
-            if file == "-":
-                return stdin.read()
-            with open(file, encoding="utf-8-sig") as stream:
-                return stream.read()
-        except FileNotFoundError:
-            raise CommandError(f"file: no such file ({file})", returncode=1) from None
-        except IsADirectoryError:
-            raise CommandError(f"file: is a directory ({file})", returncode=1) from None
-        except PermissionError:
-            raise CommandError(f"file: cannot be read ({file})", returncode=1) from None
-        except UnicodeDecodeError as error:
-            raise CommandError(
-                f"file: is not UTF-8 text ({file}: {error.reason})", returncode=1
-            ) from None

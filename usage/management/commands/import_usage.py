@@ -1,14 +1,11 @@
-import io
-import sys
-from contextlib import contextmanager
+from django.core.management.base import CommandError
 
-from django.core.management.base import BaseCommand, CommandError
-
-from accounts.units import format_bytes
+from core.commands import DatapoolCommand
+from core.units import format_bytes
 from usage.services import ImportRefused, import_usage, read_rows
 
 
-class Command(BaseCommand):
+class Command(DatapoolCommand):
     help = (
         "Import the carrier's usage export (CSV: household,username,started_at,bytes,zone,ref). "
         "All or nothing: any bad row and nothing is imported."
@@ -22,7 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, file, dry_run=False, **options):
         try:
-            with self._open(file) as stream:
+            with self.open_text(file, newline="") as stream:
                 report = import_usage(read_rows(stream), dry_run=dry_run)
         except ImportRefused as refused:
             for problem in refused.problems:
@@ -30,8 +27,6 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Nothing imported: {len(refused.problems)} problem(s) in {file}.", returncode=1
             ) from None
-        except UnicodeDecodeError as error:
-            raise CommandError(f"file: is not UTF-8 text ({file}: {error.reason})") from None
         if options["verbosity"] == 0:
             return
         prefix = "Dry run, nothing written: would import" if dry_run else "Imported"
@@ -44,19 +39,3 @@ class Command(BaseCommand):
                 f"  {slug}: {format_bytes(used)} ({used} bytes), "
                 f"overage {format_bytes(overage)} ({overage} bytes)"
             )
-
-    @contextmanager
-    def _open(self, file: str):
-        if file == "-":
-            yield io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
-            return
-        try:
-            stream = open(file, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
-        except FileNotFoundError:
-            raise CommandError(f"file: no such file ({file})") from None
-        except IsADirectoryError:
-            raise CommandError(f"file: is a directory ({file})") from None
-        except PermissionError:
-            raise CommandError(f"file: cannot be read ({file})") from None
-        with stream:
-            yield stream

@@ -1,25 +1,19 @@
 import json
 
-from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
-
-from accounts.selectors import household_by_slug
-from accounts.units import format_bytes
+from accounts.commands import HouseholdCommand
+from core.units import format_bytes
 from usage.selectors import pool_status
 
 
-class Command(BaseCommand):
+class Command(HouseholdCommand):
     help = "The household pool for the current period, as text or as JSON (closes nothing)."
 
     def add_arguments(self, parser):
-        parser.add_argument("slug", help="The household.")
+        super().add_arguments(parser)
         parser.add_argument("--json", action="store_true", help="Print the SPEC's JSON shape.")
 
-    def handle(self, *args, slug, **options):
-        try:
-            status = pool_status(household_by_slug(slug))
-        except ValidationError as error:
-            raise CommandError(str(error)) from None
+    def handle(self, *args, **options):
+        status = pool_status(self.household(options))
         if options["json"]:
             self.stdout.write(json.dumps(status, indent=2))
             return

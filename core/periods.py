@@ -18,6 +18,11 @@ from zoneinfo import ZoneInfo
 # ASCII digits, whole string: "\d" and "$" would let "２０２６-０３" and "2026-03\n" through.
 _KEY = re.compile(r"([0-9]{4})-([0-9]{2})")
 
+# The instants Datapool accounts for: period arithmetic needs the periods around an
+# instant, so keep far from datetime's limits.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
 
 @total_ordering
 @dataclass(frozen=True, slots=True)
