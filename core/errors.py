@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
+from core.problems import Problem
+
 
 class Refused(ValidationError):
     """Bad input, refused before anything changed (SPEC R5).
@@ -19,7 +21,15 @@ class Refused(ValidationError):
         super().__init__({field: [ValidationError(f"{reason} ({value})", code="refused")]})
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.reason} ({self.value})"
+        return str(self.problem)
+
+    @property
+    def problem(self) -> Problem:
+        return Problem(self.field, self.reason, self.value)
+
+    @classmethod
+    def of(cls, problem: Problem) -> Refused:
+        return cls(problem.field, problem.reason, problem.value)
 
 
 def require_bytes(field: str, value: object, *, minimum: int, maximum: int) -> int:
