@@ -65,6 +65,8 @@ def evaluate_many(
 
 def _pool_alerts(batch: Batch) -> list[Due]:
     pools = load.pools(batch)
+    if not pools:
+        return []  # no period may alert: who used what need not be read
     users = load.pool_users(batch, pools)
     found = []
     for pool in pools:
