@@ -15,6 +15,7 @@ from plans.services import lock_household
 from tests.factories import GB, MB
 from tests.integration.alerts.conftest import JAN_20, PARIS, fired, make_family
 from usage import alerts
+from usage.alerts import delivery as alert_delivery
 from usage.models import Alert, AlertDelivery, AlertSettings, UsageRecord
 from usage.services import Row, import_usage, record_usage
 from usage.services import recording as recording_module
@@ -157,7 +158,7 @@ def test_a_failed_email_is_logged_kept_and_retried_by_send_alerts(
     def down(*args, **kwargs):
         raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
 
-    monkeypatch.setattr(alerts, "send_mail", down)
+    monkeypatch.setattr(alert_delivery, "send_mail", down)
     record_ = record(family.lea, 4 * GB)
     assert UsageRecord.objects.get().pk == record_.pk
     assert Alert.objects.get().kind == "cap_near"
@@ -184,14 +185,14 @@ def test_a_failed_email_is_logged_kept_and_retried_by_send_alerts(
 
 def test_one_failing_address_does_not_stop_the_others(record, monkeypatch, mailoutbox):
     family = make_family()
-    real = alerts.send_mail
+    real = alert_delivery.send_mail
 
     def picky(subject, body, sender, to):
         if to[0].startswith("olga"):
             raise smtplib.SMTPRecipientsRefused({to[0]: (550, b"no such user")})
         return real(subject, body, sender, to)
 
-    monkeypatch.setattr(alerts, "send_mail", picky)
+    monkeypatch.setattr(alert_delivery, "send_mail", picky)
     record(family.paul, 8 * GB)
     assert sorted(m.to[0].split("-")[0] for m in mailoutbox) == ["lea", "max", "paul"]
     failed = AlertDelivery.objects.get(sent_at__isnull=True)
@@ -211,7 +212,7 @@ def test_an_email_is_tried_at_most_alert_email_attempts_times(record, monkeypatc
         tries.append(to[0])
         raise smtplib.SMTPException(f"try {len(tries)}")
 
-    monkeypatch.setattr(alerts, "send_mail", down)
+    monkeypatch.setattr(alert_delivery, "send_mail", down)
     record(family.owner, 800 * MB)  # cap_near, to Olga alone
     assert len(tries) == 1
     for _ in range(9):
@@ -227,7 +228,9 @@ def test_an_email_is_tried_at_most_alert_email_attempts_times(record, monkeypatc
 
 def test_send_alerts_reports_what_it_did(record, monkeypatch, capsys):
     family = make_family()
-    monkeypatch.setattr(alerts, "send_mail", lambda *a: (_ for _ in ()).throw(OSError("down")))
+    monkeypatch.setattr(
+        alert_delivery, "send_mail", lambda *a: (_ for _ in ()).throw(OSError("down"))
+    )
     record(family.lea, 4 * GB)  # 2 deliveries, both failed
     monkeypatch.undo()
     monkeypatch.setattr(timezone, "now", lambda: JAN_20)

@@ -425,7 +425,7 @@ def test_send_alerts_on_two_hosts_at_once_sends_each_email_once(
     """Cron fires ``send_alerts`` on two hosts at the same instant (PITFALLS: a job runs
     twice sooner or later) while 6 alert emails wait for a retry (the mail server was
     down when they fired). Each email goes out once, whichever host sends it."""
-    from usage import alerts as alert_service
+    from usage.alerts import delivery as alert_service
 
     now = datetime(2026, 1, 20, 12, tzinfo=PARIS)
     monkeypatch.setattr(timezone, "now", lambda: now)
