@@ -19,7 +19,6 @@ NOT_YET = {
     "plans/management/commands/rollover.py",
     "usage/alerts.py",
     "usage/ledger.py",
-    "usage/selectors.py",
     "usage/services/households.py",
     "usage/services/imports.py",
     "usage/services/recording.py",
