@@ -1,3 +1,5 @@
+"""Who may see the family's pages."""
+
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
