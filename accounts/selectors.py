@@ -25,3 +25,8 @@ def owner_household(request) -> Household | None:
         owns = member is not None and member.active and member.role == Member.Role.OWNER
         request._owner_household = member.household if owns else None
     return request._owner_household
+
+
+def household_member(household: Household, pk: int) -> Member | None:
+    """The member ``pk`` of ``household``, with its user; None if not one of its members."""
+    return Member.objects.select_related("user").filter(pk=pk, household=household).first()

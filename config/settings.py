@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "accounts",
     "plans",
     "usage",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -69,7 +70,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "accounts.context_processors.membership",
+                "web.context_processors.membership",
             ],
         },
     },

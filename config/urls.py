@@ -5,6 +5,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("members/", include("accounts.urls")),
-    path("", include("usage.urls")),
+    path("", include("web.urls")),
 ]

@@ -35,7 +35,7 @@ def test_htmx_success_returns_the_fresh_form_and_triggers_a_refresh(paul, family
     body = response.content.decode().strip()
 
     assert response.status_code == 200
-    assert rendered == ["usage/dashboard.html#record-form"]
+    assert rendered == ["web/dashboard.html#record-form"]
     assert body.startswith('<section id="record"')
     assert "<html" not in body
     assert response["HX-Trigger"] == "usage-recorded"
@@ -109,7 +109,7 @@ def test_htmx_error_returns_the_form_with_the_error_inline(
 
     # htmx swaps only 2xx responses: the errors come back with 200.
     assert response.status_code == 200
-    assert rendered == ["usage/dashboard.html#record-form"]
+    assert rendered == ["web/dashboard.html#record-form"]
     assert body.startswith('<section id="record"')
     assert "<html" not in body
     assert "HX-Trigger" not in response
@@ -152,7 +152,7 @@ def test_without_htmx_an_error_shows_the_whole_page_with_422(paul, family, rende
     body = response.content.decode()
 
     assert response.status_code == 422
-    assert rendered == ["usage/dashboard.html"]
+    assert rendered == ["web/dashboard.html"]
     assert body.startswith("<!doctype html>")
     page = Page(body)
     assert page.text("error-at") == (

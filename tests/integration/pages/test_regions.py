@@ -18,7 +18,7 @@ def test_dashboard_full_page(marie, rendered):
     body = response.content.decode()
 
     assert response.status_code == 200
-    assert rendered == ["usage/dashboard.html"]
+    assert rendered == ["web/dashboard.html"]
     assert "_base.html" in [t.name for t in response.templates]
     assert body.startswith("<!doctype html>")
     assert '<section id="live"' in body
@@ -31,7 +31,7 @@ def test_dashboard_htmx_gets_the_live_region_only(marie, rendered):
     body = response.content.decode().strip()
 
     assert response.status_code == 200
-    assert rendered == ["usage/dashboard.html#live"]
+    assert rendered == ["web/dashboard.html#live"]
     assert body.startswith('<section id="live"')
     assert body.endswith("</section>")
     assert "<html" not in body
@@ -60,7 +60,7 @@ def test_my_usage_full_page(marie, rendered):
     body = response.content.decode()
 
     assert response.status_code == 200
-    assert rendered == ["usage/my_usage.html"]
+    assert rendered == ["web/my_usage.html"]
     assert body.startswith("<!doctype html>")
     assert 'data-testid="my-usage"' in body
     assert "HX-Request" in response["Vary"]
@@ -71,7 +71,7 @@ def test_my_usage_htmx_gets_the_rows_only(marie, rendered):
     body = response.content.decode().strip()
 
     assert response.status_code == 200
-    assert rendered == ["usage/my_usage.html#record-rows"]
+    assert rendered == ["web/my_usage.html#record-rows"]
     assert body.startswith('<tr data-testid="record"')
     assert "<html" not in body
     assert "<table" not in body
@@ -84,7 +84,7 @@ def test_history_full_page(marie, rendered):
     body = response.content.decode()
 
     assert response.status_code == 200
-    assert rendered == ["usage/history.html"]
+    assert rendered == ["web/history.html"]
     assert body.startswith("<!doctype html>")
     assert {"history-chart", "history-table"} <= Page(body).testids()
     assert "HX-Request" in response["Vary"]
@@ -96,7 +96,7 @@ def test_history_has_no_region_an_htmx_request_gets_the_page(marie, rendered):
     response = htmx(marie, "get", "/history/")
 
     assert response.status_code == 200
-    assert rendered == ["usage/history.html"]
+    assert rendered == ["web/history.html"]
     assert "history-table" in Page(response.content).testids()
     assert "HX-Request" in response["Vary"]
 

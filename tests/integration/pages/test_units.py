@@ -3,7 +3,7 @@
 import pytest
 from django.utils import translation
 
-from accounts.templatetags.units import human_bytes
+from core.templatetags.units import human_bytes
 from tests.integration.pages.helpers import Page
 
 NBSP = "\xa0"

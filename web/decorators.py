@@ -1,3 +1,6 @@
+"""Who may see the family's pages."""
+
+from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
@@ -7,7 +10,7 @@ from django.utils import timezone
 from accounts.selectors import member_for
 
 
-def member_required(view):
+def member_required(view: Callable) -> Callable:
     """Signed in and in a household; ``request.member`` is that membership."""
 
     @login_required

@@ -1,3 +1,5 @@
+"""The pages' forms: manual usage entry and alert preferences."""
+
 from decimal import Decimal
 
 from django import forms
@@ -8,6 +10,7 @@ from accounts.models import Member
 from core.units import BY_SYMBOL
 from plans.models import Zone
 from usage.models import Alert
+from usage.selectors import alert_opt_outs
 
 FORM_UNITS = [BY_SYMBOL["MB"], BY_SYMBOL["GB"]]
 
@@ -50,7 +53,7 @@ class PreferencesForm(forms.Form):
 
     def __init__(self, *args, member, **kwargs):
         super().__init__(*args, **kwargs)
-        off = set(member.alert_opt_outs.values_list("kind", flat=True))
+        off = alert_opt_outs(member)
         for kind, label in Alert.Kind.choices:
             if kind == Alert.Kind.PERIOD_CLOSED and member.role != Member.Role.OWNER:
                 continue  # the owner's alone

@@ -1,0 +1,29 @@
+"""Reads: the household's pool, members and history, for pages and ``pool_status``.
+
+``snapshot`` gathers the dashboard's figures in a handful of queries whatever the size
+of the household; ``pool_status`` turns it into the JSON shape of SPEC §3. The History
+page (``closed_periods``) and "My usage" (``my_usage``) have reads of their own.
+"""
+
+from usage.selectors.figures import MemberFigures, PeriodFigures, Snapshot
+from usage.selectors.history import HISTORY_PERIODS, closed_periods
+from usage.selectors.pool import forecast, member_figures, pending_rollover, snapshot
+from usage.selectors.records import RECORDS_PER_PAGE, MyUsage, alert_opt_outs, my_usage
+from usage.selectors.status import pool_status
+
+__all__ = [
+    "HISTORY_PERIODS",
+    "RECORDS_PER_PAGE",
+    "MemberFigures",
+    "MyUsage",
+    "PeriodFigures",
+    "Snapshot",
+    "alert_opt_outs",
+    "closed_periods",
+    "forecast",
+    "member_figures",
+    "my_usage",
+    "pending_rollover",
+    "pool_status",
+    "snapshot",
+]
