@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
 
 from accounts.models import Member
 from accounts.selectors import household_member
@@ -24,9 +25,7 @@ from web.decorators import member_required
 from web.forms import PreferencesForm, RecordUsageForm
 from web.http import MemberRequest, render_page
 
-# The event the live region listens for ("usage-recorded from:body"). The header is the
-# bare event name, as the pages have always sent it: django-htmx's
-# ``trigger_client_event`` would send it as JSON (``{"usage-recorded": {}}``).
+# The event the live region listens for ("usage-recorded from:body").
 RECORDED = "usage-recorded"
 
 
@@ -94,8 +93,7 @@ def record(request: MemberRequest) -> HttpResponse:
             return redirect("usage:dashboard")
         context = {"form": RecordUsageForm(), "note": note}
         response = render_page(request, "dashboard", context, region="record-form")
-        response["HX-Trigger"] = RECORDED
-        return response
+        return trigger_client_event(response, RECORDED)
     if request.htmx:
         return render_page(request, "dashboard", {"form": form}, region="record-form")
     return render_page(request, "dashboard", dashboard_context(request, form), status=422)

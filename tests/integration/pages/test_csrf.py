@@ -52,7 +52,7 @@ def test_htmx_post_with_the_body_token_succeeds(strict, family):
     )
 
     assert response.status_code == 200
-    assert response["HX-Trigger"] == "usage-recorded"
+    assert json.loads(response["HX-Trigger"]) == {"usage-recorded": {}}
     assert UsageRecord.objects.count() == count + 1
 
 

@@ -1,5 +1,6 @@
 """Manual usage entry: the HTMX form region, and the same form without JavaScript."""
 
+import json
 import re
 from datetime import UTC, datetime
 
@@ -38,7 +39,7 @@ def test_htmx_success_returns_the_fresh_form_and_triggers_a_refresh(paul, family
     assert rendered == ["web/dashboard.html#record-form"]
     assert body.startswith('<section id="record"')
     assert "<html" not in body
-    assert response["HX-Trigger"] == "usage-recorded"
+    assert json.loads(response["HX-Trigger"]) == {"usage-recorded": {}}
     assert "HX-Request" in response["Vary"]
     assert Page(body).text("record-note") == "Recorded. The pool is up to date."
     # A fresh form: the amount is not kept for a second, accidental submit.
@@ -129,7 +130,7 @@ def test_htmx_error_keeps_what_was_typed(paul):
 def test_a_time_less_than_5_minutes_ahead_is_accepted(paul, family):
     response = htmx(paul, "post", "/usage/record/", data=form(amount="1", at="2026-03-15T13:04"))
 
-    assert response["HX-Trigger"] == "usage-recorded"
+    assert json.loads(response["HX-Trigger"]) == {"usage-recorded": {}}
     assert (GB, "domestic", datetime(2026, 3, 15, 12, 4, tzinfo=UTC)) in pauls_records(family)
 
 
@@ -168,7 +169,7 @@ def test_the_owner_records_like_any_member(client, family):
 
     response = htmx(client, "post", "/usage/record/", data=form(amount="2"))
 
-    assert response["HX-Trigger"] == "usage-recorded"
+    assert json.loads(response["HX-Trigger"]) == {"usage-recorded": {}}
     assert UsageRecord.objects.filter(member=family.owner, bytes=2 * GB).count() == 2
 
 
