@@ -9,34 +9,18 @@ from django.db.models import Max
 
 from accounts.models import Household
 from core.periods import Period
-from plans.models import Bucket, ConsumptionOrder, PeriodClose, Terms, Zone
-
-# SPEC R3.2: the draw order of bucket kinds, for each consumption order and zone.
-_KIND_RANK = {
-    ConsumptionOrder.ROLLOVER_FIRST: {"rollover": 0, "allowance": 1, "bonus": 2, "addon": 3},
-    ConsumptionOrder.ROLLOVER_LAST: {"allowance": 0, "bonus": 1, "addon": 2, "rollover": 3},
-}
+from plans import rules
+from plans.models import Bucket, PeriodClose, Terms
 
 
 def allocation_order(buckets, *, consumption_order: str, zone: str) -> list[Bucket]:
-    """SPEC R3.2: buckets in the order usage draws on them, a total order.
-
-    By kind (rollover first or last for domestic data; roaming has the allowance, then
-    bonuses, then add-ons), then soonest expiry, then the older grant, then creation.
-    """
-    order = ConsumptionOrder.ROLLOVER_LAST if zone == Zone.ROAMING else consumption_order
-    rank = _KIND_RANK[order]
-    return sorted(buckets, key=lambda b: (rank[b.kind], b.expires_at, b.valid_from, b.pk))
+    """SPEC R3.2: buckets in the order usage draws on them (``rules.draw_order``)."""
+    return rules.draw_order(buckets, consumption_order=consumption_order, zone=zone)
 
 
 def rollover_amount(terms: Terms | None, unused: int | None) -> int:
-    """SPEC R4.1: what rolls over from an allowance with ``unused`` bytes left under
-    ``terms`` — all of it, or at most the cap; nothing without rollover or when the
-    allowance is unlimited (``None``)."""
-    if terms is None or not terms.rollover or unused is None:
-        return 0
-    cap = terms.rollover_cap_bytes
-    return unused if cap is None else min(unused, cap)
+    """SPEC R4.1: what rolls over (``rules.rollover_amount``)."""
+    return rules.rollover_amount(terms, unused)
 
 
 def grace() -> timedelta:

@@ -1,23 +1,13 @@
 """Writes for plans, buckets and period closes (SPEC R1, R2, R4): the public API."""
 
 from plans.services.checks import as_aware, refuse_before_start, refuse_closed, require_plan
+from plans.services.closing import close_due, close_lazily
+from plans.services.cron import CloseReport, HouseholdCloseResult, close_periods
 from plans.services.grants import extend_expiry, grant
-from plans.services.lifecycle import (
-    CloseReport,
-    HouseholdCloseResult,
-    Move,
-    close_due,
-    close_lazily,
-    close_periods,
-    ensure_open,
-    load_terms,
-    lock_household,
-    lock_households,
-    move_bytes,
-    open_periods,
-    open_through,
-)
-from plans.services.terms import create_plan, set_plan, update_plan
+from plans.services.ledger import Move, move_bytes
+from plans.services.locks import lock_household, lock_households
+from plans.services.opening import ensure_open, open_periods, open_through
+from plans.services.terms import create_plan, load_terms, set_plan, update_plan
 
 __all__ = [
     "CloseReport",

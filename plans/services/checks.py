@@ -8,8 +8,15 @@ from django.utils import timezone
 
 from accounts.models import Household
 from core.errors import Refused
-from core.periods import EARLIEST, LATEST, Period
-from plans import selectors
+from core.periods import Period
+from core.problems import Problem
+from plans import rules, selectors
+
+
+def refuse(problem: Problem | None) -> None:
+    """Raise a rule's problem, if it found one, as ``Refused``."""
+    if problem is not None:
+        raise Refused.of(problem)
 
 
 def as_aware(household: Household, value: datetime, field_name: str) -> datetime:
@@ -23,8 +30,7 @@ def as_aware(household: Household, value: datetime, field_name: str) -> datetime
 
 
 def refuse_out_of_range(field_name: str, value: datetime) -> None:
-    if not EARLIEST <= value < LATEST:
-        raise Refused(field_name, "must be from the year 1900 to 8999", value.isoformat())
+    refuse(rules.date_range_problem(field_name, value))
 
 
 def require_plan(household: Household) -> None:
@@ -33,17 +39,11 @@ def require_plan(household: Household) -> None:
 
 
 def refuse_before_start(household: Household, period: Period, field_name: str, at: datetime):
-    if period < household.first_period:
-        raise Refused(
-            field_name,
-            f"is before the household's start period {household.start_period}",
-            at.isoformat(),
-        )
+    refuse(rules.before_start_problem(period, household.first_period, field_name, at))
 
 
 def refuse_closed(
     period: Period, last_closed: Period | None, field_name: str, at: datetime
 ) -> None:
     """Nothing may land in a closed period (``last_closed``: the household's newest)."""
-    if last_closed is not None and period <= last_closed:
-        raise Refused(field_name, f"falls in period {period.key}, which is closed", at.isoformat())
+    refuse(rules.closed_period_problem(period, last_closed, field_name, at))

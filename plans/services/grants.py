@@ -8,17 +8,20 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import MAX_BYTES, Household
-from core.errors import Refused, require_bytes, require_choice
-from plans import selectors
+from core.errors import Refused
+from plans import rules, selectors
 from plans.models import Bucket, LedgerEntry, Zone
-from plans.services.checks import as_aware, refuse_before_start, refuse_closed, require_plan
-from plans.services.lifecycle import (
-    close_lazily,
-    grant_entries,
-    lock_household,
-    open_periods,
-    write_entries,
+from plans.services.checks import (
+    as_aware,
+    refuse,
+    refuse_before_start,
+    refuse_closed,
+    require_plan,
 )
+from plans.services.closing import close_lazily
+from plans.services.ledger import grant_entries, write_entries
+from plans.services.locks import lock_household
+from plans.services.opening import open_periods
 
 
 def grant(
@@ -36,9 +39,9 @@ def grant(
     ``expires_at`` (default the end of the period containing ``at``). Like usage, it
     first closes the earlier periods whose grace has passed (R4.6)."""
     now = now or timezone.now()
-    require_choice("kind", kind, [Bucket.Kind.ADDON, Bucket.Kind.BONUS])
-    require_choice("zone", zone, list(Zone.values))
-    require_bytes("bytes", bytes, minimum=1, maximum=MAX_BYTES)
+    refuse(rules.choice_problem("kind", kind, [Bucket.Kind.ADDON, Bucket.Kind.BONUS]))
+    refuse(rules.choice_problem("zone", zone, list(Zone.values)))
+    refuse(rules.bytes_problem("bytes", bytes, minimum=1, maximum=MAX_BYTES))
     if len(note) > 200:
         raise Refused("note", "must be at most 200 characters", note[:40] + "…")
     at = as_aware(household, at or now, "at")
@@ -47,10 +50,7 @@ def grant(
     if expires_at is None:
         expires_at = household.calendar.end(period)
     expires_at = as_aware(household, expires_at, "expires_at")
-    if expires_at <= at:
-        raise Refused(
-            "expires_at", f"must be after the grant time {at.isoformat()}", expires_at.isoformat()
-        )
+    refuse(rules.expiry_problem(at, expires_at))
     with transaction.atomic(durable=True):
         household = lock_household(household)
         require_plan(household)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 
 from django.db import transaction
@@ -12,7 +13,24 @@ from core.errors import Refused, clean_or_refuse
 from core.periods import Period
 from plans import selectors
 from plans.models import Plan, Terms
-from plans.services.lifecycle import lock_household
+from plans.services.locks import lock_household
+
+
+def load_terms(households: list[Household]) -> dict[int, list[Terms]]:
+    """Every household's terms rows, oldest first, in one query."""
+    terms = defaultdict(list)
+    for row in Terms.objects.filter(household__in=households).order_by("household_id", "period"):
+        terms[row.household_id].append(row)
+    return terms
+
+
+def terms_in_force(terms: dict[int, list[Terms]], household: Household, period: Period) -> Terms:
+    """The terms of ``household`` for ``period`` among those ``load_terms`` gave, or
+    ``Refused`` if it had no plan then."""
+    found = selectors.terms_in_force(terms.get(household.pk, []), period)
+    if found is None:
+        raise Refused("plan", "the household has no plan for this period", period.key)
+    return found
 
 
 def create_plan(household: Household, *, name: str, **terms) -> Plan:

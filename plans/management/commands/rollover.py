@@ -4,6 +4,7 @@ from django.core.management.base import CommandError
 
 from accounts.commands import HouseholdCommand
 from accounts.models import Household
+from core.db import collector_paused
 from core.periods import Period
 from core.units import format_bytes
 from plans.services import close_periods
@@ -48,44 +49,57 @@ class Command(HouseholdCommand):
 
     def handle(self, *args, through=None, dry_run=False, **options):
         verbosity = options["verbosity"]
-        try:
-            through = Period.parse(through) if through else None
-        except ValueError as error:
-            raise CommandError(f"--through: {error}") from None
         household = self.household(options)
-        total = 1 if household else Household.objects.count()
-        progress = None
-        if verbosity > 0 and total > PROGRESS_FROM and sys.stderr.isatty():
-            progress = ProgressBar(total, sys.stderr)
-
         report = close_periods(
-            through=through, household=household, dry_run=dry_run, progress=progress
+            through=self.period(through),
+            household=household,
+            dry_run=dry_run,
+            progress=self.progress(household, verbosity),
+            each_batch=collector_paused,  # memory stays flat over many households
         )
-
-        would = "would close" if dry_run else "closed"
         if verbosity > 0:
-            for result in report.closed:
-                periods = "; ".join(
-                    f"{c.period} rolled {amount(c.rolled_bytes)}, expired {amount(c.expired_bytes)}"
-                    for c in result.closes
-                )
-                self.stdout.write(f"{result.household.slug}: {would} {periods}")
+            self.show_closes(report)
         for result in report.failures:
             self.stderr.write(f"{result.household.slug}: failed, nothing closed: {result.error}")
         if verbosity > 0:
-            prefix = "Dry run, nothing written: " if dry_run else ""
-            if not report.closed and not report.failures:
-                self.stdout.write(
-                    f"{prefix}Nothing to close: every ended period is closed or in its grace."
-                )
-            else:
-                periods = sum(len(r.closes) for r in report.closed)
-                rolled, expired = amount(report.rolled_bytes), amount(report.expired_bytes)
-                self.stdout.write(
-                    f"{prefix}{len(report.closed)} household(s) {would} ({periods} period(s)), "
-                    f"rolled {rolled}, expired {expired}, {len(report.failures)} failed."
-                )
+            self.show_summary(report)
         if report.failures:
             raise CommandError(
                 f"{len(report.failures)} household(s) failed to close.", returncode=1
             )
+
+    def period(self, through: str | None) -> Period | None:
+        try:
+            return Period.parse(through) if through else None
+        except ValueError as error:
+            raise CommandError(f"--through: {error}") from None
+
+    def progress(self, household, verbosity: int) -> ProgressBar | None:
+        total = 1 if household else Household.objects.count()
+        if verbosity > 0 and total > PROGRESS_FROM and sys.stderr.isatty():
+            return ProgressBar(total, sys.stderr)
+        return None
+
+    def show_closes(self, report) -> None:
+        would = "would close" if report.dry_run else "closed"
+        for result in report.closed:
+            periods = "; ".join(
+                f"{c.period} rolled {amount(c.rolled_bytes)}, expired {amount(c.expired_bytes)}"
+                for c in result.closes
+            )
+            self.stdout.write(f"{result.household.slug}: {would} {periods}")
+
+    def show_summary(self, report) -> None:
+        prefix = "Dry run, nothing written: " if report.dry_run else ""
+        if not report.closed and not report.failures:
+            self.stdout.write(
+                f"{prefix}Nothing to close: every ended period is closed or in its grace."
+            )
+            return
+        would = "would close" if report.dry_run else "closed"
+        periods = sum(len(r.closes) for r in report.closed)
+        rolled, expired = amount(report.rolled_bytes), amount(report.expired_bytes)
+        self.stdout.write(
+            f"{prefix}{len(report.closed)} household(s) {would} ({periods} period(s)), "
+            f"rolled {rolled}, expired {expired}, {len(report.failures)} failed."
+        )

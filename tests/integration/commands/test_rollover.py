@@ -14,7 +14,7 @@ from django.db import DatabaseError
 
 from core.periods import Period
 from plans.models import Bucket, PeriodClose
-from plans.services import lifecycle
+from plans.services import closing, cron
 from tests.factories import GB, HouseholdFactory, MemberFactory, household_with_plan
 from tests.integration.commands.helpers import failed, refused, run, snapshot
 from usage.services import record_usage
@@ -204,14 +204,14 @@ def test_a_failing_household_stops_no_other_and_exits_1(households):
 
 def test_at_verbosity_0_only_the_failure_is_printed_on_stderr(households, monkeypatch):
     alpha, _ = households
-    original = lifecycle._close_round
+    original = closing.close_round
 
     def close_round(pairs, terms, now):
         if (alpha, Period(2026, 2)) in pairs:
             raise DatabaseError("disk full")
         return original(pairs, terms, now)
 
-    monkeypatch.setattr(lifecycle, "_close_round", close_round)
+    monkeypatch.setattr(closing, "close_round", close_round)
 
     error, out, err = failed("rollover", verbosity=0)
 
@@ -250,13 +250,13 @@ def test_from_the_shell_a_user_error_is_one_line_and_a_non_zero_exit(tmp_path):
 
 def test_each_batch_closes_with_the_collector_paused_and_it_runs_between(households, monkeypatch):
     seen = []
-    original = lifecycle._close_batch
+    original = cron.close_batch
 
     def close_batch(batch, **options):
         seen.append(gc.isenabled())
         return original(batch, **options)
 
-    monkeypatch.setattr(lifecycle, "_close_batch", close_batch)
+    monkeypatch.setattr(cron, "close_batch", close_batch)
 
     run("rollover", verbosity=0)
 

@@ -10,7 +10,7 @@ from core.errors import Refused
 from core.periods import Period
 from plans import services as plan_services
 from plans.models import Bucket, LedgerEntry, PeriodClose
-from plans.services import close_periods, grant, lifecycle
+from plans.services import close_periods, closing, grant
 from tests.factories import GB, MemberFactory, household_with_plan
 from usage.models import UsageRecord
 from usage.services import record_usage
@@ -311,14 +311,14 @@ def test_r4_a_failing_household_keeps_none_of_its_close_and_stops_no_other(monke
     broken = household_with_plan(slug="broken", monthly_allowance_bytes=10 * GB, rollover=True)
     fine = household_with_plan(slug="fine", monthly_allowance_bytes=10 * GB, rollover=True)
     record_usage(MemberFactory(household=broken), bytes=7 * GB, at=JAN_10, now=JAN_10)
-    original = lifecycle._close_round
+    original = closing.close_round
 
     def close_round(pairs, terms, now):
         if (broken, Period(2026, 2)) in pairs:
             raise DatabaseError("disk full")
         return original(pairs, terms, now)
 
-    monkeypatch.setattr(lifecycle, "_close_round", close_round)
+    monkeypatch.setattr(closing, "close_round", close_round)
     broken_before = (
         Bucket.objects.filter(household=broken).count(),
         LedgerEntry.objects.filter(household=broken).count(),
