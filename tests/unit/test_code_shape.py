@@ -18,11 +18,8 @@ NOT_YET = {
     "plans/services/lifecycle.py",
     "plans/management/commands/rollover.py",
     "usage/alerts.py",
-    "usage/ledger.py",
     "usage/selectors.py",
     "usage/services/households.py",
-    "usage/services/imports.py",
-    "usage/services/recording.py",
 }
 
 
