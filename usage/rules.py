@@ -133,7 +133,7 @@ def digits_problem(amount: int | None, written: str) -> Problem | None:
     return None
 
 
-def bytes_problem(amount: int, *, most: int, shown: object) -> Problem | None:
+def bytes_problem(amount: int, most: int, shown: object) -> Problem | None:
     """SPEC R5: a record of bytes <= 0 or > 10^13 (``most``) is refused."""
     if 1 <= amount <= most:
         return None
@@ -174,7 +174,7 @@ def instant_problem(at: datetime | None, written: str) -> Problem | None:
     return None
 
 
-def membership_problem(slug: str, username: str, *, household: bool, member: bool):
+def membership_problem(slug: str, username: str, household: bool, member: bool):
     """SPEC R5 (§3): a file's row names a known ``household`` and a ``member`` of it."""
     if not household:
         return Problem("household", "no such household", slug)
@@ -203,7 +203,7 @@ def input_problem(*, bytes: object, zone: object, ref: object, most: int, zones:
     """SPEC R5, what a form or the API gives, before any database: the first problem."""
     return (
         whole_bytes_problem(bytes)
-        or bytes_problem(bytes, most=most, shown=bytes)
+        or bytes_problem(bytes, most, bytes)
         or zone_problem(zone, zones)
         or ref_problem(ref)
     )
@@ -226,30 +226,16 @@ def read_amount(digits: str, most: int) -> int | None:
     return int(digits) if len(digits) <= 14 else most + 1
 
 
-def first_written_problem(
-    row, *, household: bool, member: bool, at, amount, most: int, zones: Collection[str]
-) -> Problem | None:
-    """SPEC R5 and §3, what a ``row`` of a file says (its ``household``, ``username``,
-    ``started_at``, ``bytes``, ``zone`` and ``ref`` as written; ``at`` and ``amount`` as
-    read), before its household's state: the first of ``written_problems``."""
-    return (
-        membership_problem(row.household, row.username, household=household, member=member)
-        or instant_problem(at, row.started_at)
-        or digits_problem(amount, row.bytes)
-        or bytes_problem(amount, most=most, shown=row.bytes[:40])
-        or zone_problem(row.zone, zones)
-        or written_ref_problem(row.ref)
-    )
-
-
 def written_problems(
     row, *, household: bool, member: bool, at, amount, most: int, zones: Collection[str]
 ) -> list[Problem]:
-    """Every problem of ``first_written_problem``'s checks (an import lists them all)."""
+    """SPEC R5 and §3, what a ``row`` of a file says (its ``household``, ``username``,
+    ``started_at``, ``bytes``, ``zone`` and ``ref`` as written; ``at`` and ``amount`` as
+    read), before its household's state: every problem (an import lists them all)."""
     problems = [
-        membership_problem(row.household, row.username, household=household, member=member),
+        membership_problem(row.household, row.username, household, member),
         instant_problem(at, row.started_at),
-        digits_problem(amount, row.bytes) or bytes_problem(amount, most=most, shown=row.bytes[:40]),
+        digits_problem(amount, row.bytes) or bytes_problem(amount, most, row.bytes[:40]),
         zone_problem(row.zone, zones),
         written_ref_problem(row.ref),
     ]

@@ -21,12 +21,17 @@ from plans.models import Terms, Zone
 from usage import alerts
 from usage.models import UsageRecord
 from usage.rules import (
+    bytes_problem,
     derive_ref,
-    first_written_problem,
+    digits_problem,
+    instant_problem,
+    membership_problem,
     read_amount,
     read_instant,
     replay_problem,
     written_problems,
+    written_ref_problem,
+    zone_problem,
 )
 from usage.services.allocation import Usage, allocate
 from usage.services.csv_file import ImportRefused, Row
@@ -63,17 +68,13 @@ def _parse(row: Row, members: dict, households: dict) -> Usage | None:
     household = households.get(row.household)
     member = members.get((household.id, row.username)) if household is not None else None
     started_at, amount = read_instant(row.started_at), read_amount(row.bytes, MAX_BYTES)
-    if (
-        first_written_problem(
-            row,
-            household=household is not None,
-            member=member is not None,
-            at=started_at,
-            amount=amount,
-            most=MAX_BYTES,
-            zones=ZONES,
-        )
-        is not None
+    if (  # the checks of ``written_problems``, stopping at the first
+        membership_problem(row.household, row.username, household is not None, member is not None)
+        or instant_problem(started_at, row.started_at)
+        or digits_problem(amount, row.bytes)
+        or bytes_problem(amount, MAX_BYTES, row.bytes[:40])
+        or zone_problem(row.zone, ZONES)
+        or written_ref_problem(row.ref)
     ):
         return None
     zone = ZONES[row.zone]
