@@ -1,7 +1,7 @@
 """SPEC R6: every invariant of the accounts, checked over the database.
 
-Households are checked a few hundred at a time with grouped queries, so the number of
-queries grows with the number of chunks, not of households or records.
+Households are checked a few hundred at a time: their rows are loaded with grouped
+queries, then each invariant is checked by a pure function of ``usage.invariants``.
 """
 
 from __future__ import annotations

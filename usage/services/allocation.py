@@ -61,7 +61,7 @@ class NewRecord(NamedTuple):
 
 
 class Recorded(NamedTuple):
-    """A usage record as written (light enough for imports of many thousand rows)."""
+    """A usage record as written."""
 
     id: int | None
     household_id: int

@@ -15,9 +15,8 @@ CHUNK = 512
 
 @dataclass(slots=True, eq=False)
 class MemberFacts:
-    """What the import reads of a member, without a model instance: a file may name tens
-    of thousands of members, and a model instance costs twenty times as much. Records,
-    caps and alerts take it where they take a ``Member``."""
+    """What the import reads of a member, as plain values. Records, caps and alerts take
+    it where they take a ``Member``."""
 
     pk: int
     household_id: int

@@ -110,8 +110,8 @@ def import_usage(
     Rows whose ``ref`` was already recorded (or appears earlier in the file) with the
     same content are skipped and counted; with other content they are refused. With
     ``dry_run`` the whole import runs and is rolled back, so the report is exact.
-    ``rows`` is read once, a few thousand at a time (households and members are looked
-    up per slice), so a large file is never held twice in memory.
+    ``rows`` is read once, a slice at a time (households and members are looked up per
+    slice).
     """
     now = now or timezone.now()
     usages, households, members, problems = _read(rows)
@@ -205,11 +205,7 @@ def _check_accounts(usages: list[Usage], households: dict, now, problems: list[s
 
 
 def _recorded(usages: list[Usage]) -> dict[tuple[int, str], UsageRecord]:
-    """The records already stored under the (household, ref) pairs of ``usages``.
-
-    One probe per few hundred pairs through the unique (household, ref) index, in plain
-    SQL (the ORM would prepare each of hundreds of thousands of values); only the
-    records found, few unless a file is replayed, are loaded as models."""
+    """The records already stored under the (household, ref) pairs of ``usages``."""
     table = connection.ops.quote_name(UsageRecord._meta.db_table)
     pairs = list({(u.household_id, u.ref) for u in usages})
     found, start = [], 0

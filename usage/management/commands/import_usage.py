@@ -20,7 +20,7 @@ class Command(DatapoolCommand):
 
     def handle(self, *args, file, dry_run=False, **options):
         try:
-            # A batch job of many thousand rows: the collector would only walk them.
+            # A batch job, never a web request: the collector may pause while it runs.
             with self.open_text(file, newline="") as stream, collector_paused():
                 report = import_usage(read_rows(stream), dry_run=dry_run)
         except ImportRefused as refused:
