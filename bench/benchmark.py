@@ -137,6 +137,7 @@ def phase_setup(households: str, rows: str, csv_path: str) -> dict:
 def phase_import(csv_path: str) -> dict:
     from django.db import connection
 
+    from core.db import collector_paused
     from usage.services import import_usage, read_rows
 
     baseline = peak_rss_mb()
@@ -145,6 +146,7 @@ def phase_import(csv_path: str) -> dict:
     with (
         connection.execute_wrapper(counter),
         open(csv_path, encoding="utf-8-sig", newline="") as stream,
+        collector_paused(),  # as the import_usage command does
     ):
         report = import_usage(read_rows(stream))
     seconds = time.perf_counter() - started

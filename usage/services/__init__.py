@@ -1,5 +1,8 @@
 """Writes for usage (SPEC R3, R5): the public API."""
 
+from usage.rules import Draw, derive_ref, draw, same_content
+from usage.services.allocation import Usage, allocate
+from usage.services.csv_file import ImportRefused, Row, read_rows
 from usage.services.households import (
     HouseholdFileRefused,
     HouseholdImportReport,
@@ -9,17 +12,8 @@ from usage.services.households import (
     import_household,
     read_household_file,
 )
-from usage.services.imports import ImportRefused, ImportReport, Row, import_usage, read_rows
-from usage.services.recording import (
-    FUTURE_TOLERANCE,
-    Draw,
-    Usage,
-    allocate,
-    derive_ref,
-    draw,
-    record_usage,
-    same_content,
-)
+from usage.services.imports import ImportReport, import_usage
+from usage.services.recording import FUTURE_TOLERANCE, record_usage
 
 __all__ = [
     "FUTURE_TOLERANCE",

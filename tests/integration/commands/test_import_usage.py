@@ -467,16 +467,27 @@ def test_the_same_ref_in_two_households_is_two_records(dupont, tmp_path):
     assert "0 record(s); skipped 2 already recorded." in out
 
 
-def test_an_import_pauses_the_collector_only_while_it_runs(dupont, monkeypatch):
+def test_an_import_pauses_the_collector_only_while_it_runs(dupont, tmp_path, monkeypatch):
+    seen = []
+    real_parse = imports._parse
+    monkeypatch.setattr(imports, "_parse", lambda *a: seen.append(gc.isenabled()) or real_parse(*a))
+    good = csv_file(tmp_path, "dupont,marie,2026-03-02T10:00:00+01:00,1000,domestic,g1")
+    bad = csv_file(tmp_path, "dupont,marie,2026-03-02T10:00:00+01:00,0,domestic,b1", name="bad.csv")
+
+    run("import_usage", good)
+    refused("import_usage", bad)
+
+    assert seen == [False, False]
+    assert gc.isenabled()
+
+
+def test_the_import_service_leaves_the_collector_alone(dupont, monkeypatch):
+    """Only the command pauses it: the service may also run inside a web request."""
     seen = []
     real_parse = imports._parse
     monkeypatch.setattr(imports, "_parse", lambda *a: seen.append(gc.isenabled()) or real_parse(*a))
     good = Row(2, "dupont", "marie", "2026-03-02T10:00:00+01:00", "1000", "domestic", "g1")
-    bad = Row(2, "dupont", "marie", "2026-03-02T10:00:00+01:00", "0", "domestic", "b1")
 
     import_usage([good], now=NOW)
-    with pytest.raises(ImportRefused):
-        import_usage([bad], now=NOW)
 
-    assert seen == [False, False]
-    assert gc.isenabled()
+    assert seen == [True]

@@ -1,6 +1,7 @@
 from django.core.management.base import CommandError
 
 from core.commands import DatapoolCommand
+from core.db import collector_paused
 from core.units import format_bytes
 from usage.services import ImportRefused, import_usage, read_rows
 
@@ -19,7 +20,8 @@ class Command(DatapoolCommand):
 
     def handle(self, *args, file, dry_run=False, **options):
         try:
-            with self.open_text(file, newline="") as stream:
+            # A batch job, never a web request: the collector may pause while it runs.
+            with self.open_text(file, newline="") as stream, collector_paused():
                 report = import_usage(read_rows(stream), dry_run=dry_run)
         except ImportRefused as refused:
             for problem in refused.problems:
