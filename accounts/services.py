@@ -97,6 +97,15 @@ def update_household(household: Household, *, name: str) -> Household:
     return household
 
 
+def fix_calendar(household_ids) -> None:
+    """SPEC §1: the calendar is fixed once bytes moved. The usage, grant and close
+    services call this under the household lock when they first write bytes; one
+    UPDATE, a no-op for households already fixed."""
+    Household.objects.filter(pk__in=list(household_ids), calendar_fixed=False).update(
+        calendar_fixed=True
+    )
+
+
 def send_invitation(member: Member, *, base_url: str) -> None:
     """Email ``member`` a link to choose a password (Django's password-reset link), so
     an owner can invite someone whose account has no password yet. Sent after commit."""

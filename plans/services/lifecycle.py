@@ -17,6 +17,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import Household
+from accounts.services import fix_calendar
 from core.db import Increment, add_to_columns, collector_paused, insert_objects, insert_rows
 from core.errors import Refused
 from core.periods import Period, period_range
@@ -213,6 +214,7 @@ def _close_round(
 ) -> list[PeriodClose]:
     """SPEC R4.1–R4.4: close one period for each household of ``pairs`` at once."""
     households = [h for h, _ in pairs]
+    fix_calendar(h.pk for h in households)
     open_through(households, {h.pk: p.next() for h, p in pairs}, terms)
     ends = {h.pk: h.calendar.end(p) for h, p in pairs}
     allowances = {

@@ -19,6 +19,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from accounts.models import MAX_BYTES, Household, Member
+from accounts.services import fix_calendar
 from core.db import insert_rows
 from core.errors import Refused, require_bytes, require_choice
 from core.periods import Period
@@ -178,6 +179,7 @@ def allocate(usages: dict[Household, list[Usage]], *, now: datetime) -> list[Rec
             own, key=lambda u: u.period or household.period_of(u.started_at)
         ):
             by_period[period][household] = list(group)
+    fix_calendar(h.pk for h in usages)
     records = []
     for period in sorted(by_period):
         part = by_period[period]
