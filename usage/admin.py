@@ -1,5 +1,6 @@
-"""The owner's household page (calendar, plan, members, period close) and the usage
-audit. It lives in ``usage`` because a calendar change depends on usage records."""
+"""The owner's household page (calendar, plan, members, alert thresholds, period
+close) and the usage audit. The household page lives in ``usage`` for its alert
+thresholds inline (``AlertSettings`` is a usage model)."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,7 +18,6 @@ from plans.admin import ReadOnlyAdmin
 from plans.models import Plan
 from usage.models import Alert, AlertDelivery, AlertSettings, Allocation, UsageRecord
 from usage.selectors import snapshot
-from usage.services import calendar_is_fixed, change_calendar
 
 
 class AlertSettingsInline(admin.StackedInline):
@@ -71,7 +71,7 @@ class HouseholdForm(forms.ModelForm):
     def clean(self):
         """A calendar change that the services would refuse shows on the form."""
         data = super().clean()
-        if self.instance.pk and calendar_is_fixed(self.instance):
+        if self.instance.pk and self.instance.calendar_fixed:
             for name in ("time_zone", "cycle_day", "start_period"):
                 if name in self.changed_data:
                     self.add_error(name, "Cannot change once the household has usage or grants.")
@@ -132,7 +132,7 @@ class HouseholdAdmin(ScopedAdmin):
             return
         household = Household.objects.get(pk=obj.pk)
         account_services.update_household(household, name=data["name"])
-        change_calendar(
+        plan_services.change_calendar(
             household,
             time_zone=data["time_zone"],
             cycle_day=data["cycle_day"],

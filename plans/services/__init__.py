@@ -1,7 +1,12 @@
 """Writes for plans, buckets and period closes (SPEC R1, R2, R4): the public API."""
 
+from plans.household_file.problems import HouseholdFileRefused
+from plans.household_file.report import HouseholdImportReport
+from plans.household_file.schema import check_household_file, read_household_file
+from plans.services.calendar import change_calendar
 from plans.services.checks import as_aware, refuse_before_start, refuse_closed, require_plan
 from plans.services.grants import extend_expiry, grant
+from plans.services.household_file import import_household
 from plans.services.lifecycle import (
     CloseReport,
     HouseholdCloseResult,
@@ -22,8 +27,12 @@ from plans.services.terms import create_plan, set_plan, update_plan
 __all__ = [
     "CloseReport",
     "HouseholdCloseResult",
+    "HouseholdFileRefused",
+    "HouseholdImportReport",
     "Move",
     "as_aware",
+    "change_calendar",
+    "check_household_file",
     "close_due",
     "close_lazily",
     "close_periods",
@@ -31,12 +40,14 @@ __all__ = [
     "ensure_open",
     "extend_expiry",
     "grant",
+    "import_household",
     "load_terms",
     "lock_household",
     "lock_households",
     "move_bytes",
     "open_periods",
     "open_through",
+    "read_household_file",
     "refuse_before_start",
     "refuse_closed",
     "require_plan",
