@@ -44,6 +44,9 @@ class Household(models.Model):
     )
     # The newest period whose buckets exist (SPEC R1); empty before the first opening.
     opened_through = models.CharField(max_length=7, blank=True, default="", editable=False)
+    # SPEC §1: set, never cleared, when bytes first move (usage, a grant, a close); from
+    # then on the time zone, cycle day and start period cannot change.
+    calendar_fixed = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -70,6 +70,21 @@ def create_member(
     return member
 
 
+def add_member(household: Household, user, *, email: str | None = None, **fields) -> Member:
+    """Make an existing user in no household yet (say, the admin's own account) a
+    member of ``household``; the user keeps its password. ``fields`` as for
+    ``create_member``; ``email``, if given, replaces the user's."""
+    with transaction.atomic():
+        member = Member(user=user, household=household, **fields)
+        clean_or_refuse(member, exclude=["user"])
+        member.save()
+        if email is not None and user.email != email:
+            user.email = email
+            clean_or_refuse(user, exclude=["password"])
+            user.save(update_fields=["email"])
+    return member
+
+
 def update_member(member: Member, **fields) -> Member:
     """Change a member's name, email, role, cap, cap action or active flag."""
     allowed = {"display_name", "email", "role", "monthly_cap_bytes", "cap_action", "active"}
@@ -95,6 +110,15 @@ def update_household(household: Household, *, name: str) -> Household:
     clean_or_refuse(household)
     household.save(update_fields=["name"])
     return household
+
+
+def fix_calendar(household_ids) -> None:
+    """SPEC §1: the calendar is fixed once bytes moved. The usage, grant and close
+    services call this under the household lock when they first write bytes; one
+    UPDATE, a no-op for households already fixed."""
+    Household.objects.filter(pk__in=list(household_ids), calendar_fixed=False).update(
+        calendar_fixed=True
+    )
 
 
 def send_invitation(member: Member, *, base_url: str) -> None:

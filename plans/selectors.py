@@ -10,7 +10,7 @@ from django.db.models import Max
 from accounts.models import Household
 from core.periods import Period
 from plans import rules
-from plans.models import Bucket, PeriodClose, Terms
+from plans.models import Bucket, PeriodClose, Terms, Zone
 
 
 def allocation_order(buckets, *, consumption_order: str, zone: str) -> list[Bucket]:
@@ -83,3 +83,19 @@ def last_due(household: Household, now: datetime) -> Period:
 
 def closes_after(household: Household, period: Period) -> datetime:
     return household.calendar.end(period) + grace()
+
+
+def domestic_left(households: list[Household], *, now: datetime) -> dict[int, int | None]:
+    """Each household's domestic data left at ``now`` (SPEC §3 ``remaining_bytes``):
+    the sum over every domestic bucket valid then, None when an unlimited one is. One
+    query for all of them; the caller opened the periods (R1)."""
+    left: dict[int, int | None] = dict.fromkeys((h.pk for h in households), 0)
+    unlimited = set()
+    for household_id, bytes in Bucket.objects.filter(
+        household__in=households, zone=Zone.DOMESTIC, valid_from__lte=now, expires_at__gt=now
+    ).values_list("household_id", "left_bytes"):
+        if bytes is None:
+            unlimited.add(household_id)
+        else:
+            left[household_id] += bytes
+    return {pk: None if pk in unlimited else value for pk, value in left.items()}

@@ -1,23 +1,24 @@
-"""The owner's household page (calendar, plan, members, period close) and the usage
-audit. It lives in ``usage`` because a calendar change depends on usage records."""
+"""The owner's household page (calendar, plan, members, alert thresholds, period
+close) and the usage audit. The household page lives in ``usage`` for its alert
+thresholds inline (``AlertSettings`` is a usage model)."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts import services as account_services
 from accounts.admin import MemberInline, ScopedAdmin, save_members
 from accounts.models import Household, Member
 from core.admin import human
+from core.periods import Period
 from plans import selectors as plan_selectors
 from plans import services as plan_services
 from plans.admin import ReadOnlyAdmin
-from plans.models import Plan
+from plans.models import Plan, Terms
 from usage.models import Alert, AlertDelivery, AlertSettings, Allocation, UsageRecord
-from usage.selectors import snapshot
-from usage.services import calendar_is_fixed, change_calendar
 
 
 class AlertSettingsInline(admin.StackedInline):
@@ -71,7 +72,7 @@ class HouseholdForm(forms.ModelForm):
     def clean(self):
         """A calendar change that the services would refuse shows on the form."""
         data = super().clean()
-        if self.instance.pk and calendar_is_fixed(self.instance):
+        if self.instance.pk and self.instance.calendar_fixed:
             for name in ("time_zone", "cycle_day", "start_period"):
                 if name in self.changed_data:
                     self.add_error(name, "Cannot change once the household has usage or grants.")
@@ -109,9 +110,21 @@ class HouseholdAdmin(ScopedAdmin):
         fields = super().get_fields(request, obj)
         return fields if obj is not None else [f for f in fields if f != "plan"]
 
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:  # the list is about to render: its figures
+            households = list(changelist.result_list)
+            now = timezone.now()
+            _open_current(households, now)
+            left = plan_selectors.domestic_left(households, now=now)
+            for household in households:
+                household.domestic_left_bytes = left[household.pk]
+        return response
+
     @admin.display(description="Domestic data left now")
     def domestic_left(self, household):
-        return human(snapshot(household).remaining["domestic"])
+        return human(household.domestic_left_bytes)
 
     @admin.display(description="Packs")
     def grant_link(self, household):
@@ -132,7 +145,7 @@ class HouseholdAdmin(ScopedAdmin):
             return
         household = Household.objects.get(pk=obj.pk)
         account_services.update_household(household, name=data["name"])
-        change_calendar(
+        plan_services.change_calendar(
             household,
             time_zone=data["time_zone"],
             cycle_day=data["cycle_day"],
@@ -175,6 +188,21 @@ class HouseholdAdmin(ScopedAdmin):
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/usage/close_confirm.html", context)
+
+
+def _open_current(households: list[Household], now) -> None:
+    """SPEC R1, as a status read does: open the period containing ``now`` of each
+    household that has a plan and has not opened it yet."""
+    planned = set(
+        Terms.objects.filter(household__in=households).values_list("household_id", flat=True)
+    )
+    for household in households:
+        current = household.period_of(now)
+        opened = household.opened_through
+        if household.pk not in planned or current < household.first_period:
+            continue
+        if not opened or Period.parse(opened) < current:
+            plan_services.ensure_open(household, current)
 
 
 class ReadOnlyInline(admin.TabularInline):

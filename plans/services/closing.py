@@ -14,6 +14,7 @@ from datetime import datetime
 from django.db.models import Max
 
 from accounts.models import Household
+from accounts.services import fix_calendar
 from core.db import insert_objects
 from core.periods import Period, period_range
 from plans import rules, selectors
@@ -65,6 +66,7 @@ def close_round(
     pairs: list[Pair], terms: dict[int, list[Terms]], now: datetime
 ) -> list[PeriodClose]:
     """SPEC R4.1–R4.4: close one period for each household of ``pairs`` at once."""
+    fix_calendar(h.pk for h, _ in pairs)
     open_through([h for h, _ in pairs], {h.pk: p.next() for h, p in pairs}, terms)
     allowances, ending = _allowances(pairs), _ending(pairs)
     outcomes = [

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import MAX_BYTES, Household
+from accounts.services import fix_calendar
 from core.errors import Refused
 from plans import rules, selectors
 from plans.models import Bucket, LedgerEntry, Zone
@@ -69,6 +70,7 @@ def grant(
             note=note,
         )
         write_entries(grant_entries([bucket]))
+        fix_calendar([household.pk])
     return bucket
 
 

@@ -17,6 +17,7 @@ from typing import NamedTuple
 from django.db.models import Q, Sum
 
 from accounts.models import Household, Member
+from accounts.services import fix_calendar
 from core.db import insert_rows
 from core.periods import Period
 from plans import selectors as plan_selectors
@@ -131,6 +132,7 @@ def allocate(usages: dict[Household, list[Usage]], *, now: datetime) -> list[Rec
             own, key=lambda u: u.period or household.period_of(u.started_at)
         ):
             by_period[period][household] = list(group)
+    fix_calendar(h.pk for h in usages)
     records = []
     for period in sorted(by_period):
         part = by_period[period]

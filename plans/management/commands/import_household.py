@@ -1,7 +1,7 @@
 from django.core.management.base import CommandError
 
 from core.commands import DatapoolCommand
-from usage.services import HouseholdFileRefused, import_household, read_household_file
+from plans.services import HouseholdFileRefused, import_household, read_household_file
 
 
 class Command(DatapoolCommand):

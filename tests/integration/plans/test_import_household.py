@@ -17,17 +17,19 @@ from accounts.models import Household, Member
 from core.errors import Refused
 from core.periods import Period
 from plans.models import Bucket, LedgerEntry, PeriodClose, Plan, Terms
-from plans.services import close_periods, ensure_open, grant
+from plans.services import (
+    HouseholdFileRefused,
+    change_calendar,
+    close_periods,
+    ensure_open,
+    grant,
+    import_household,
+    read_household_file,
+)
 from tests.factories import GB, MemberFactory, UserFactory
 from usage.models import UsageRecord
 from usage.selectors import pool_status
-from usage.services import (
-    HouseholdFileRefused,
-    change_calendar,
-    import_household,
-    read_household_file,
-    record_usage,
-)
+from usage.services import record_usage
 
 pytestmark = pytest.mark.django_db
 
