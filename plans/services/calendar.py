@@ -9,7 +9,7 @@ from accounts.models import Household
 from core.errors import Refused
 from plans import selectors
 from plans.models import Bucket, LedgerEntry, Terms
-from plans.services.lifecycle import lock_household
+from plans.services.locks import lock_household
 
 CALENDAR_FIELDS = ("time_zone", "cycle_day", "start_period")
 FIXED = "cannot change once the household has usage or grants"

@@ -18,7 +18,7 @@ from plans.household_file.report import HouseholdImportReport
 from plans.household_file.schema import HouseholdFile, MemberPart, PlanPart, check_household_file
 from plans.models import Plan
 from plans.services.calendar import CALENDAR_FIELDS, FIXED, change_calendar
-from plans.services.lifecycle import lock_household
+from plans.services.locks import lock_household
 from plans.services.terms import create_plan, set_plan, update_plan
 
 
