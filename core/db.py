@@ -203,3 +203,36 @@ def add_to_columns(
                 f"UPDATE {table} SET {', '.join(sets)} FROM d WHERE {table}.{pk} = d.pk",
                 params,
             )
+
+
+class Key(NamedTuple):
+    """A row's value in two columns, say a unique (owner, name) pair (see ``ids_by_key``)."""
+
+    number: int
+    text: str
+
+
+def ids_by_key(
+    model: type[models.Model], columns: tuple[str, str], keys: list[Key], *, batch: int = 512
+) -> list[int]:
+    """The ids of ``model``'s rows whose two ``columns`` (an integer one, then a text one)
+    hold one of ``keys``: a join against the keys as ``VALUES``, a few hundred keys a
+    statement, so a unique index on the two columns answers each probe."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    first, second = (quote(model._meta.get_field(name).column) for name in columns)
+    pk = quote(model._meta.pk.column)
+    found: list[int] = []
+    start = 0
+    with connection.cursor() as cursor:
+        for size in batch_sizes(len(keys), batch):
+            values = ",".join(["(CAST(%s AS BIGINT),CAST(%s AS TEXT))"] * size)
+            cursor.execute(
+                f"WITH wanted (a, b) AS (VALUES {values}) "  # noqa: S608 - no input in the SQL text
+                f"SELECT row.{pk} FROM wanted JOIN {table} row "
+                f"ON row.{first} = wanted.a AND row.{second} = wanted.b",
+                [value for key in keys[start : start + size] for value in key],
+            )
+            found += [row_id for (row_id,) in cursor.fetchall()]
+            start += size
+    return found

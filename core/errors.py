@@ -32,22 +32,6 @@ class Refused(ValidationError):
         return cls(problem.field, problem.reason, problem.value)
 
 
-def require_bytes(field: str, value: object, *, minimum: int, maximum: int) -> int:
-    """An integer number of bytes within ``[minimum, maximum]``, or ``Refused``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise Refused(field, "must be a whole number of bytes", value)
-    if not minimum <= value <= maximum:
-        top = "10^13" if maximum == 10**13 else str(maximum)
-        raise Refused(field, f"must be from {minimum} to {top} bytes", value)
-    return value
-
-
-def require_choice(field: str, value: object, choices: list[str]) -> str:
-    if value not in choices:
-        raise Refused(field, "must be one of " + ", ".join(choices), value)
-    return value
-
-
 def clean_or_refuse(instance, *, exclude: list[str] | None = None) -> None:
     """Run model validation and re-raise its first problem as ``Refused``."""
     try:

@@ -55,6 +55,27 @@ def opening_buckets(calendar: Calendar, period: Period, terms) -> list[BucketSpe
     return buckets
 
 
+# --- R2: packs ------------------------------------------------------------------------
+
+
+def pack_bucket(
+    calendar: Calendar,
+    *,
+    kind: str,
+    zone: str,
+    bytes: int,
+    at: datetime,
+    expires_at: datetime | None = None,
+    note: str = "",
+) -> BucketSpec:
+    """SPEC R2: an add-on or bonus of ``bytes``, valid from ``at`` (the grant time) until
+    ``expires_at`` or, by default, the end of the period containing ``at``. It belongs
+    to that period and changes no other bucket."""
+    period = calendar.period_of(at)
+    end = calendar.end(period) if expires_at is None else expires_at
+    return BucketSpec(kind, zone, period.key, bytes, at, end, note)
+
+
 # --- R3.2: the draw order ---------------------------------------------------------------
 
 
@@ -203,28 +224,10 @@ def date_range_problem(field: str, value: datetime) -> Problem | None:
     return None
 
 
-def bytes_problem(field: str, value: object, *, minimum: int, maximum: int) -> Problem | None:
-    """SPEC R2, R5: an amount is a whole number of bytes from ``minimum`` to
-    ``maximum``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        return Problem(field, "must be a whole number of bytes", value)
-    if not minimum <= value <= maximum:
-        top = "10^13" if maximum == 10**13 else str(maximum)
-        return Problem(field, f"must be from {minimum} to {top} bytes", value)
-    return None
-
-
 def expiry_problem(at: datetime, expires_at: datetime) -> Problem | None:
     """SPEC R2: a grant expires after it becomes valid."""
     if expires_at <= at:
         return Problem(
             "expires_at", f"must be after the grant time {at.isoformat()}", expires_at.isoformat()
         )
-    return None
-
-
-def choice_problem(field: str, value: object, choices: Sequence[str]) -> Problem | None:
-    """A value must be one of ``choices`` (a kind, a zone)."""
-    if value not in choices:
-        return Problem(field, "must be one of " + ", ".join(choices), value)
     return None

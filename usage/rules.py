@@ -19,7 +19,8 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from core.periods import EARLIEST, LATEST
-from core.problems import Problem
+from core.problems import Problem, choice_problem
+from core.problems import bytes_problem as amount_problem
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 REF_LENGTH = 200  # characters, at most
@@ -119,13 +120,6 @@ def replay_problem(recorded, usage, *, line: int | None = None) -> Problem | Non
     return Problem("ref", f"is used on line {line} with different content", usage.ref)
 
 
-def whole_bytes_problem(value: object) -> Problem | None:
-    """SPEC R5: bytes are a whole number (as given to a form or the API)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        return Problem("bytes", "must be a whole number of bytes", value)
-    return None
-
-
 def digits_problem(amount: int | None, written: str) -> Problem | None:
     """SPEC §3: bytes in a file are plain digits (``amount`` is None when they were not)."""
     if amount is None:
@@ -138,13 +132,6 @@ def bytes_problem(amount: int, most: int, shown: object) -> Problem | None:
     if 1 <= amount <= most:
         return None
     return Problem("bytes", "must be from 1 to 10^13 bytes", shown)
-
-
-def zone_problem(zone: object, zones: Collection[str]) -> Problem | None:
-    """SPEC R5: the zone is one of the known ``zones``."""
-    if zone in zones:
-        return None
-    return Problem("zone", "must be one of " + ", ".join(zones), zone)
 
 
 def ref_problem(ref: object) -> Problem | None:
@@ -202,9 +189,8 @@ def future_problem(at: datetime, now: datetime) -> Problem | None:
 def input_problem(*, bytes: object, zone: object, ref: object, most: int, zones: Collection[str]):
     """SPEC R5, what a form or the API gives, before any database: the first problem."""
     return (
-        whole_bytes_problem(bytes)
-        or bytes_problem(bytes, most, bytes)
-        or zone_problem(zone, zones)
+        amount_problem("bytes", bytes, minimum=1, maximum=most)
+        or choice_problem("zone", zone, zones)
         or ref_problem(ref)
     )
 
@@ -236,7 +222,7 @@ def written_problems(
         membership_problem(row.household, row.username, household, member),
         instant_problem(at, row.started_at),
         digits_problem(amount, row.bytes) or bytes_problem(amount, most, row.bytes[:40]),
-        zone_problem(row.zone, zones),
+        choice_problem("zone", row.zone, zones),
         written_ref_problem(row.ref),
     ]
     return [problem for problem in problems if problem is not None]

@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import MAX_BYTES, Household
 from accounts.services import fix_calendar
 from core.errors import Refused
+from core.problems import bytes_problem, choice_problem
 from plans import rules, selectors
 from plans.models import Bucket, LedgerEntry, Zone
 from plans.services.checks import (
@@ -20,7 +21,7 @@ from plans.services.checks import (
     require_plan,
 )
 from plans.services.closing import close_lazily
-from plans.services.ledger import grant_entries, write_entries
+from plans.services.ledger import grant_entries, new_bucket, write_entries
 from plans.services.locks import lock_household
 from plans.services.opening import open_periods
 
@@ -40,35 +41,35 @@ def grant(
     ``expires_at`` (default the end of the period containing ``at``). Like usage, it
     first closes the earlier periods whose grace has passed (R4.6)."""
     now = now or timezone.now()
-    refuse(rules.choice_problem("kind", kind, [Bucket.Kind.ADDON, Bucket.Kind.BONUS]))
-    refuse(rules.choice_problem("zone", zone, list(Zone.values)))
-    refuse(rules.bytes_problem("bytes", bytes, minimum=1, maximum=MAX_BYTES))
+    refuse(choice_problem("kind", kind, [Bucket.Kind.ADDON, Bucket.Kind.BONUS]))
+    refuse(choice_problem("zone", zone, list(Zone.values)))
+    refuse(bytes_problem("bytes", bytes, minimum=1, maximum=MAX_BYTES))
     if len(note) > 200:
         raise Refused("note", "must be at most 200 characters", note[:40] + "…")
     at = as_aware(household, at or now, "at")
     period = household.period_of(at)
     refuse_before_start(household, period, "at", at)
-    if expires_at is None:
-        expires_at = household.calendar.end(period)
-    expires_at = as_aware(household, expires_at, "expires_at")
-    refuse(rules.expiry_problem(at, expires_at))
+    if expires_at is not None:
+        expires_at = as_aware(household, expires_at, "expires_at")
+    spec = rules.pack_bucket(
+        household.calendar,
+        kind=kind,
+        zone=zone,
+        bytes=bytes,
+        at=at,
+        expires_at=expires_at,
+        note=note,
+    )
+    refuse(rules.date_range_problem("expires_at", spec.expires_at))
+    refuse(rules.expiry_problem(spec.valid_from, spec.expires_at))
     with transaction.atomic(durable=True):
         household = lock_household(household)
         require_plan(household)
         refuse_closed(period, selectors.last_closed(household), "at", at)
         close_lazily(household, before=period, now=now)
         open_periods(household, period)
-        bucket = Bucket.objects.create(
-            household=household,
-            kind=kind,
-            zone=zone,
-            period=period.key,
-            granted_bytes=bytes,
-            left_bytes=bytes,
-            valid_from=at,
-            expires_at=expires_at,
-            note=note,
-        )
+        bucket = new_bucket(household.pk, spec, created_at=now)
+        bucket.save()
         write_entries(grant_entries([bucket]))
         fix_calendar([household.pk])
     return bucket

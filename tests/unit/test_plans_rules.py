@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core import problems
 from core.periods import Calendar, Period
 from core.problems import Problem
 from plans import rules
@@ -79,6 +80,19 @@ def test_r1_an_unlimited_plan_with_roaming_opens_two_allowances():
 
 def bucket(pk, kind, expires_at, valid_from=None):
     return SimpleNamespace(pk=pk, kind=kind, expires_at=expires_at, valid_from=valid_from or at(1))
+
+
+def test_r2_a_pack_lasts_to_the_end_of_its_period_unless_told_otherwise():
+    at = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)  # the night Paris moves its clocks
+    pack = rules.pack_bucket(PARIS, kind="addon", zone="roaming", bytes=5 * GB, at=at)
+    assert pack == rules.BucketSpec(
+        "addon", "roaming", "2026-03", 5 * GB, at, datetime(2026, 3, 31, 22, tzinfo=UTC)
+    )
+    later = datetime(2026, 6, 1, tzinfo=UTC)
+    bonus = rules.pack_bucket(
+        PARIS, kind="bonus", zone="domestic", bytes=1, at=at, expires_at=later, note="gift"
+    )
+    assert (bonus.period, bonus.expires_at, bonus.note) == ("2026-03", later, "gift")
 
 
 def test_r3_rollover_first_and_last_order_the_kinds():
@@ -220,16 +234,16 @@ def test_r5_before_start_period():
     ],
 )
 def test_r5_bytes_range(value, reason):
-    assert rules.bytes_problem("bytes", value, minimum=1, maximum=10**13) == Problem(
+    assert problems.bytes_problem("bytes", value, minimum=1, maximum=10**13) == Problem(
         "bytes", reason, value
     )
 
 
 def test_r5_bytes_in_range_and_other_predicates_pass():
-    assert rules.bytes_problem("bytes", 10**13, minimum=1, maximum=10**13) is None
+    assert problems.bytes_problem("bytes", 10**13, minimum=1, maximum=10**13) is None
     assert rules.date_range_problem("at", at(1)) is None
     assert rules.expiry_problem(at(1), at(2)) is None
-    assert rules.choice_problem("zone", "roaming", ["domestic", "roaming"]) is None
+    assert problems.choice_problem("zone", "roaming", ["domestic", "roaming"]) is None
 
 
 def test_r5_date_range_expiry_and_choice_messages():
@@ -241,7 +255,7 @@ def test_r5_date_range_expiry_and_choice_messages():
         "expires_at: must be after the grant time 2026-01-02T00:00:00+00:00 "
         "(2026-01-01T00:00:00+00:00)"
     )
-    assert str(rules.choice_problem("zone", "moon", ["domestic", "roaming"])) == (
+    assert str(problems.choice_problem("zone", "moon", ["domestic", "roaming"])) == (
         "zone: must be one of domestic, roaming (moon)"
     )
 
@@ -313,6 +327,24 @@ class CheckedHousehold(ref.HouseholdModel):
             )
             assert (spec.valid_from, spec.expires_at) == (bucket.valid_from, bucket.expires_at)
         return close
+
+    def grant(self, *, kind, zone, bytes, at, expires_at, now):
+        bucket = super().grant(
+            kind=kind, zone=zone, bytes=bytes, at=at, expires_at=expires_at, now=now
+        )
+        calendar = Calendar(self.zone.key, self.cycle_day)
+        spec = rules.pack_bucket(
+            calendar, kind=kind, zone=zone, bytes=bytes, at=at, expires_at=expires_at
+        )
+        assert spec == rules.BucketSpec(
+            bucket.kind,
+            bucket.zone,
+            bucket.period,
+            bucket.granted,
+            bucket.valid_from,
+            bucket.expires_at,
+        )
+        return bucket
 
     def open_through(self, period: int) -> None:
         start = self.first if self.opened_through is None else self.opened_through + 1

@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import MAX_BYTES, Household
-from core.db import batch_sizes
+from core.db import Key, ids_by_key
 from core.errors import Refused
 from core.periods import Period
+from core.problems import choice_problem
 from plans import selectors as plan_selectors
 from plans import services as plan_services
 from plans.models import Terms, Zone
@@ -31,7 +32,6 @@ from usage.rules import (
     replay_problem,
     written_problems,
     written_ref_problem,
-    zone_problem,
 )
 from usage.services.allocation import Usage, allocate
 from usage.services.csv_file import ImportRefused, Row
@@ -73,7 +73,7 @@ def _parse(row: Row, members: dict, households: dict) -> Usage | None:
         or instant_problem(started_at, row.started_at)
         or digits_problem(amount, row.bytes)
         or bytes_problem(amount, MAX_BYTES, row.bytes[:40])
-        or zone_problem(row.zone, ZONES)
+        or choice_problem("zone", row.zone, ZONES)
         or written_ref_problem(row.ref)
     ):
         return None
@@ -206,20 +206,8 @@ def _check_accounts(usages: list[Usage], households: dict, now, problems: list[s
 
 def _recorded(usages: list[Usage]) -> dict[tuple[int, str], UsageRecord]:
     """The records already stored under the (household, ref) pairs of ``usages``."""
-    table = connection.ops.quote_name(UsageRecord._meta.db_table)
-    pairs = list({(u.household_id, u.ref) for u in usages})
-    found, start = [], 0
-    with connection.cursor() as cursor:
-        for size in batch_sizes(len(pairs), CHUNK):
-            values = ",".join(["(CAST(%s AS BIGINT),CAST(%s AS TEXT))"] * size)
-            cursor.execute(
-                f"WITH wanted (household_id, ref) AS (VALUES {values}) "  # noqa: S608 - no input in the SQL text
-                f"SELECT record.id FROM wanted JOIN {table} record "
-                "ON record.household_id = wanted.household_id AND record.ref = wanted.ref",
-                [value for pair in pairs[start : start + size] for value in pair],
-            )
-            found += [pk for (pk,) in cursor.fetchall()]
-            start += size
+    keys = list({Key(u.household_id, u.ref) for u in usages})
+    found = ids_by_key(UsageRecord, ("household", "ref"), keys, batch=CHUNK)
     recorded = {}
     for start in range(0, len(found), CHUNK):
         for record in UsageRecord.objects.filter(pk__in=found[start : start + CHUNK]):
