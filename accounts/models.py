@@ -140,3 +140,7 @@ class Member(models.Model):
     @property
     def username(self) -> str:
         return self.user.get_username()
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == Member.Role.OWNER

@@ -47,7 +47,7 @@ def dashboard_context(request: MemberRequest, form: RecordUsageForm | None = Non
         "forecast": forecast(snap),
         "pending": snap.awaiting[-1] if snap.awaiting else None,
         "form": form or RecordUsageForm(),
-        "is_owner": request.member.role == Member.Role.OWNER,
+        "is_owner": request.member.is_owner,
         "notices": alerts.notices(request.member),
     }
 
