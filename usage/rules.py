@@ -18,9 +18,10 @@ from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from core.periods import EARLIEST, LATEST
+from core.periods import EARLIEST, LATEST, Period
 from core.problems import Problem, choice_problem
 from core.problems import bytes_problem as amount_problem
+from plans.rules import before_start_problem, closed_period_problem
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 REF_LENGTH = 200  # characters, at most
@@ -184,6 +185,22 @@ def future_problem(at: datetime, now: datetime) -> Problem | None:
     if at > now + FUTURE_TOLERANCE:
         return Problem("started_at", "is more than 5 minutes in the future", at.isoformat())
     return None
+
+
+def record_problem(
+    usage, *, household_id: int, slug: str, start: Period, last_closed: Period | None, now
+) -> Problem | None:
+    """SPEC R5, a record against its household's state (after the ``ref`` check): the
+    member is active and in the household, the record is at most 5 minutes in the
+    future, not before the start period and not in a closed period (``usage.period``
+    is the period of its instant)."""
+    at, period = usage.started_at, usage.period
+    return (
+        member_problem(usage.member, household_id, slug)
+        or future_problem(at, now)
+        or before_start_problem(period, start, "started_at", at)
+        or closed_period_problem(period, last_closed, "started_at", at)
+    )
 
 
 def input_problem(*, bytes: object, zone: object, ref: object, most: int, zones: Collection[str]):

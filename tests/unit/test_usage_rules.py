@@ -322,3 +322,39 @@ def test_draw_at_an_instant_draws_on_the_eligible_buckets_only(lefts, amount, at
     assert overage == their_overage
     assert sum(d.bytes for d in mine) + overage == amount
     assert all(b.left_bytes is None or b.left_bytes >= 0 for b in given_all)
+
+
+def test_a_record_against_its_household_names_the_first_problem():
+    from core.periods import Period
+
+    member = SimpleNamespace(household_id=7, active=True, username="lea")
+    at = datetime(2026, 3, 10, 12, tzinfo=UTC)
+
+    def problem(**changes):
+        facts = {"member": member, "started_at": at, "period": Period(2026, 3)}
+        usage = SimpleNamespace(**{**facts, **changes.pop("usage", {})})
+        given = {
+            "household_id": 7,
+            "slug": "dupont",
+            "start": Period(2026, 1),
+            "last_closed": Period(2026, 2),
+            "now": at,
+        }
+        return rules.record_problem(usage, **{**given, **changes})
+
+    assert problem() is None
+    assert str(problem(household_id=8)) == "member: is not in household dupont (lea)"
+    away = SimpleNamespace(household_id=7, active=False, username="lea")
+    assert str(problem(usage={"member": away})) == "member: is not active (lea)"
+    assert str(problem(now=at - timedelta(minutes=6))) == (
+        "started_at: is more than 5 minutes in the future (2026-03-10T12:00:00+00:00)"
+    )
+    assert problem(now=at - timedelta(minutes=5)) is None
+    assert str(problem(start=Period(2026, 4))) == (
+        "started_at: is before the household's start period 2026-04 (2026-03-10T12:00:00+00:00)"
+    )
+    assert str(problem(last_closed=Period(2026, 3))) == (
+        "started_at: falls in period 2026-03, which is closed (2026-03-10T12:00:00+00:00)"
+    )
+    # An inactive member of another household: the household is named first.
+    assert problem(household_id=8, usage={"member": away}).reason.startswith("is not in")

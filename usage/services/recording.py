@@ -18,9 +18,8 @@ from usage.models import UsageRecord
 from usage.rules import (
     FUTURE_TOLERANCE,
     derive_ref,
-    future_problem,
     input_problem,
-    member_problem,
+    record_problem,
     replay_problem,
 )
 from usage.services.allocation import Usage, allocate
@@ -44,11 +43,16 @@ def check_against_accounts(
     household: Household, usage: Usage, *, now: datetime, last_closed
 ) -> None:
     """SPEC R5, the checks against the household's state (after the ref check)."""
-    at = usage.started_at
-    refuse(member_problem(usage.member, household.id, household.slug) or future_problem(at, now))
-    period = usage.period = household.period_of(at)
-    plan_services.refuse_before_start(household, period, "started_at", at)
-    plan_services.refuse_closed(period, last_closed, "started_at", at)
+    usage.period = household.period_of(usage.started_at)
+    problem = record_problem(
+        usage,
+        household_id=household.id,
+        slug=household.slug,
+        start=household.first_period,
+        last_closed=last_closed,
+        now=now,
+    )
+    refuse(problem)
 
 
 def record_usage(
