@@ -30,9 +30,15 @@ REF_LENGTH = 200  # characters, at most
 # --- R3 allocation -----------------------------------------------------------------
 
 
+def valid_at(bucket, at: datetime) -> bool:
+    """SPEC R3.1: a bucket counts from ``valid_from`` (inclusive) to ``expires_at``
+    (exclusive)."""
+    return bucket.valid_from <= at < bucket.expires_at
+
+
 def valid_for(bucket, *, zone: str, at: datetime) -> bool:
     """SPEC R3.1 (and R6): a bucket of ``zone`` valid at ``at``."""
-    return bucket.zone == zone and bucket.valid_from <= at < bucket.expires_at
+    return bucket.zone == zone and valid_at(bucket, at)
 
 
 def eligible(bucket, *, zone: str, at: datetime) -> bool:
@@ -70,7 +76,7 @@ def draw(buckets: list, bytes: int, *, at: datetime | None = None, limit: int | 
     for bucket in buckets:
         if not wanted:
             break
-        if at is not None and not bucket.valid_from <= at < bucket.expires_at:
+        if at is not None and not valid_at(bucket, at):
             continue
         left = bucket.left_bytes
         if left is None:
