@@ -61,20 +61,8 @@ class NewRecord(NamedTuple):
     recorded_at: datetime
 
 
-class Recorded(NamedTuple):
-    """A usage record as written."""
-
-    id: int | None
-    household_id: int
-    member_id: int
-    ref: str
-    started_at: datetime
-    period: str
-    zone: str
-    bytes: int
-    covered_bytes: int
-    overage_bytes: int
-    recorded_at: datetime
+# A usage record as written: its id, then the columns of ``NewRecord``.
+Recorded = NamedTuple("Recorded", [("id", int), *NewRecord.__annotations__.items()])
 
 
 class NewAllocation(NamedTuple):
