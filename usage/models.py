@@ -29,6 +29,13 @@ class UsageRecord(models.Model):
     )
     covered_bytes = models.PositiveBigIntegerField(default=0)
     overage_bytes = models.PositiveBigIntegerField(default=0)
+    # SPEC R10: of the covered bytes of a roaming record, those drawn from domestic
+    # buckets (``from_domestic`` mode); 0 for every other record.
+    from_domestic_bytes = models.PositiveBigIntegerField(default=0, db_default=0)
+    # SPEC R12: of the overage, what a ``block`` cap refused and what lay beyond the
+    # member's fair-use volume (R10); the rest found the pool empty.
+    capped_bytes = models.PositiveBigIntegerField(default=0, db_default=0)
+    beyond_fair_use_bytes = models.PositiveBigIntegerField(default=0, db_default=0)
     recorded_at = models.DateTimeField()
 
     class Meta:
@@ -48,6 +55,15 @@ class UsageRecord(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(zone__in=Zone.values), name="usagerecord_zone_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(from_domestic_bytes__lte=F("covered_bytes"))
+                & (Q(zone="roaming") | Q(from_domestic_bytes=0)),
+                name="usagerecord_from_domestic_within_covered_roaming",
+            ),
+            models.CheckConstraint(
+                condition=Q(overage_bytes__gte=F("capped_bytes") + F("beyond_fair_use_bytes")),
+                name="usagerecord_uncovered_reasons_within_overage",
             ),
         ]
 

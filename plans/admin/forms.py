@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from core.admin import ByteAmountField
 from core.errors import Refused
-from plans.models import Plan, Zone
+from plans.models import ConsumptionOrder, Plan, Zone
 from plans.roaming import eu_minimum_roaming_bytes
 
 
@@ -28,6 +28,17 @@ class PlanForm(forms.ModelForm):
         required=False,
         help_text="At most this much rolls over each period. Empty: no cap.",
     )
+    rollover_bank_cap_bytes = ByteAmountField(
+        label="Rollover bank cap",
+        required=False,
+        help_text="At most this much rolled-over data held at once. Empty: no cap.",
+    )
+    roaming_fair_use_bytes = ByteAmountField(
+        label="Fair-use volume abroad",
+        required=False,
+        help_text="With roaming out of the domestic allowance: each member's limit. Empty: none.",
+    )
+    consumption_order = forms.ChoiceField(choices=ConsumptionOrder.choices)
     use_eu_minimum = forms.BooleanField(
         required=False,
         label="Set the roaming allowance to the EU minimum",
@@ -50,7 +61,12 @@ class PlanForm(forms.ModelForm):
             "rollover",
             "rollover_months",
             "rollover_cap_bytes",
+            "rollover_bank_cap_bytes",
+            "rollover_on_plan_change",
             "consumption_order",
+            "roaming_mode",
+            "roaming_fair_use_bytes",
+            "when_pool_is_empty",
         ]
         help_texts = {
             "rollover_months": (
@@ -59,13 +75,24 @@ class PlanForm(forms.ModelForm):
             ),
             "consumption_order": (
                 "Which data is used first. Rolled-over data first: Chinese carriers, "
-                "BASE, Vodafone UK, O2. Rolled-over data last (after the allowance, "
-                "bonuses and add-ons): AT&T, T-Mobile, Telstra."
+                "BASE, iD Mobile, Vodafone UK pay-as-you-go. Rolled-over data last (after "
+                "the allowance, bonuses and add-ons): AT&T, T-Mobile, Telstra, O2 UK's "
+                "consumer plans."
             ),
         }
 
+    # Terms with a default of their own: left out of a post, they keep that default.
+    DEFAULTED = ("rollover_on_plan_change", "roaming_mode", "when_pool_is_empty")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.DEFAULTED:
+            self.fields[name].required = False
+
     def clean(self):
         data = super().clean()
+        for name in self.DEFAULTED:
+            data[name] = data.get(name) or Plan._meta.get_field(name).default
         if data.get("roaming_allowance_bytes") is None:
             data["roaming_allowance_bytes"] = 0
         if data.get("use_eu_minimum"):

@@ -22,7 +22,13 @@ from pydantic_core import PydanticCustomError
 
 from accounts.models import MAX_BYTES, Household, Member, period_key_validator, validate_time_zone
 from plans.household_file.problems import HouseholdFileRefused, problems_of, show
-from plans.models import ConsumptionOrder, Plan
+from plans.models import (
+    ConsumptionOrder,
+    Plan,
+    RoamingMode,
+    RolloverOnPlanChange,
+    WhenPoolIsEmpty,
+)
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,13 @@ class PlanPart(Part):
     rollover_months: _integer(1, 120) = _default(Plan, "rollover_months")
     rollover_cap_bytes: BytesOrNull = _default(Plan, "rollover_cap_bytes")
     consumption_order: _choice(ConsumptionOrder.values) = _default(Plan, "consumption_order")
+    rollover_bank_cap_bytes: BytesOrNull = _default(Plan, "rollover_bank_cap_bytes")
+    rollover_on_plan_change: _choice(RolloverOnPlanChange.values) = _default(
+        Plan, "rollover_on_plan_change"
+    )
+    roaming_mode: _choice(RoamingMode.values) = _default(Plan, "roaming_mode")
+    roaming_fair_use_bytes: BytesOrNull = _default(Plan, "roaming_fair_use_bytes")
+    when_pool_is_empty: _choice(WhenPoolIsEmpty.values) = _default(Plan, "when_pool_is_empty")
     monthly_price: Price = _default(Plan, "monthly_price")
 
     def values(self) -> dict:

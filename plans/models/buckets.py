@@ -37,6 +37,10 @@ class Bucket(models.Model):
     valid_from = models.DateTimeField()
     expires_at = models.DateTimeField()
     note = models.CharField(max_length=200, blank=True)
+    # SPEC R11: a domestic pack whose bytes left roll over with the allowance's.
+    rolls_over = models.BooleanField(default=False, db_default=False)
+    # SPEC R9: emptied by a forfeiting close; never eligible again.
+    forfeited = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -79,8 +83,12 @@ class Bucket(models.Model):
                 name="bucket_grant_positive",
             ),
             models.CheckConstraint(
-                condition=Q(kind="allowance") | Q(rolled_out_bytes=0),
+                condition=Q(kind="allowance") | Q(rolls_over=True) | Q(rolled_out_bytes=0),
                 name="bucket_only_allowance_rolls",
+            ),
+            models.CheckConstraint(
+                condition=Q(rolls_over=False) | Q(kind__in=["bonus", "addon"], zone="domestic"),
+                name="bucket_only_domestic_packs_roll_over",
             ),
             models.UniqueConstraint(
                 fields=["household", "period", "zone"],

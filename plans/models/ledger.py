@@ -86,6 +86,10 @@ class PeriodClose(models.Model):
     )
     rolled_bytes = models.PositiveBigIntegerField(default=0)
     expired_bytes = models.PositiveBigIntegerField(default=0)
+    # SPEC R8: what the rollover buckets still valid after the period held at its end.
+    banked_bytes = models.PositiveBigIntegerField(default=0, db_default=0)
+    # SPEC R9: a close at a change of plan that lost the rolled-over data.
+    forfeited = models.BooleanField(default=False, db_default=False)
     closed_at = models.DateTimeField()
 
     class Meta:
@@ -98,6 +102,10 @@ class PeriodClose(models.Model):
                 condition=Q(unused_bytes__isnull=True, rolled_bytes=0)
                 | Q(rolled_bytes__lte=F("unused_bytes")),
                 name="periodclose_rolled_at_most_unused",
+            ),
+            models.CheckConstraint(
+                condition=Q(forfeited=False) | Q(rolled_bytes=0),
+                name="periodclose_forfeit_rolls_nothing",
             ),
         ]
 

@@ -33,6 +33,15 @@ from usage.services import record_usage
 
 pytestmark = pytest.mark.django_db
 
+# The carrier terms (SPEC R8–R12) a file that does not name them gets.
+CARRIER_DEFAULTS = {
+    "rollover_bank_cap_bytes": None,
+    "rollover_on_plan_change": "keep",
+    "roaming_mode": "separate",
+    "roaming_fair_use_bytes": None,
+    "when_pool_is_empty": "overage",
+}
+
 User = get_user_model()
 MAR_15 = datetime(2026, 3, 15, 12, tzinfo=UTC)  # in period 2026-03 (Europe/Paris, day 1)
 APR_START = datetime(2026, 3, 31, 22, tzinfo=UTC)  # 2026-04-01 00:00 Paris (summer time)
@@ -146,6 +155,7 @@ def test_a_new_household_gets_its_plan_from_the_start_period_and_members_without
         "rollover_months": 1,
         "rollover_cap_bytes": None,
         "consumption_order": "rollover_first",
+        **CARRIER_DEFAULTS,
     }
     assert plan.monthly_price == Decimal("29.99")
     # No activity yet: the terms are in force from the start period 2026-01.
@@ -197,6 +207,7 @@ def test_missing_optional_keys_take_the_defaults_of_spec_1():
         "rollover_months": 1,
         "rollover_cap_bytes": None,
         "consumption_order": "rollover_first",
+        **CARRIER_DEFAULTS,
     }
     assert plan.monthly_price is None
     anne, leo = Member.objects.filter(household=household).order_by("user__username")
