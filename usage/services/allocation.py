@@ -159,14 +159,13 @@ def allocate(usages: dict[Household, list[Usage]], *, now: datetime) -> list[Rec
 
 
 def _allocate_period(part: dict[Household, list[Usage]], period, terms, *, now) -> list[Recorded]:
-    members = [u.member for own in part.values() for u in own]
+    members = list({u.member_id: u.member for own in part.values() for u in own}.values())
     in_force = {h.pk: plan_selectors.terms_in_force(terms[h.pk], period) for h in part}
     volumes = {
         pk: t.roaming_fair_use_bytes
         for pk, t in in_force.items()
         if t.roaming_mode == RoamingMode.FROM_DOMESTIC
     }
-    members = list({m.pk: m for m in members}.values())
     rooms = cap_rooms(members, period.key)
     fair_rooms = fair_use_rooms(members, period.key, volumes)
     key = period.key
@@ -202,7 +201,7 @@ def _allocate_period(part: dict[Household, list[Usage]], period, terms, *, now) 
                     overage,
                     now,
                     domestic,
-                    capped_bytes(amount, room),
+                    0 if room is None else capped_bytes(amount, room),
                     beyond,
                 )
             )
@@ -231,9 +230,18 @@ def _ordered_buckets(part: dict[Household, list[Usage]], in_force) -> Iterator[t
             zone: plan_selectors.allocation_order(
                 candidates[household.pk, zone], consumption_order=order, zone=zone
             )
-            for zone in (DOMESTIC, ROAMING)
+            for zone in _zones(own, in_force[household.pk])
         }
         yield household, own, ordered
+
+
+def _zones(own: list[Usage], terms) -> set[str]:
+    """The zones whose buckets the usages draw on: their own, and the domestic one for
+    roaming under ``from_domestic`` (SPEC R10)."""
+    zones = {u.zone for u in own}
+    if ROAMING in zones and terms.roaming_mode == RoamingMode.FROM_DOMESTIC:
+        zones.add(DOMESTIC)
+    return zones
 
 
 def _write(rows: list[NewRecord], draws: list[list[Draw]]) -> list[int]:
