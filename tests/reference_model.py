@@ -27,6 +27,19 @@ KIND_ORDER = {
 }
 
 
+NAMED_ORDERS = {
+    "rollover_first": ["rollover", "allowance", "bonus", "addon"],
+    "rollover_last": ["allowance", "bonus", "addon", "rollover"],
+}
+
+
+def kinds_in_order(zone: str, order) -> list[str]:
+    """SPEC R7: the kinds a record of ``zone`` draws on, in order: a named order or a
+    list of the four kinds; roaming leaves rollover out."""
+    kinds = list(NAMED_ORDERS[order]) if isinstance(order, str) else list(order)
+    return [k for k in kinds if k != "rollover"] if zone == "roaming" else kinds
+
+
 def period_index(key: str) -> int:
     year, month = key.split("-")
     return int(year) * 12 + int(month) - 1
@@ -51,7 +64,11 @@ class Terms:
     rollover: bool
     rollover_months: int
     rollover_cap: int | None
-    order: str  # "rollover_first" or "rollover_last"
+    order: str | tuple  # "rollover_first", "rollover_last" or the four kinds (R7)
+    # SPEC R10 and R12 (allocation): where roaming draws, each member's fair-use volume.
+    roaming_mode: str = "separate"
+    fair_use: int | None = None
+    when_empty: str = "overage"
 
 
 @dataclass
@@ -109,6 +126,9 @@ class RecordModel:
     covered: int
     overage: int
     drawn: list[tuple[BucketModel, int]] = field(default_factory=list)
+    from_domestic: int = 0  # R10: covered by domestic buckets (a roaming record)
+    capped: int = 0  # R12: refused by a block cap
+    beyond_fair_use: int = 0  # R12: beyond the member's fair-use volume
 
 
 @dataclass(frozen=True)
@@ -283,11 +303,42 @@ class HouseholdModel:
         wanted = bytes
         if member.cap_action == "block" and member.cap is not None:
             wanted = min(bytes, max(0, member.cap - self.covered_in_period(username, period)))
-        kinds = KIND_ORDER[zone, self.terms.order]
+        capped = bytes - wanted
+        drawn = self._draw(zone, at, wanted)
+        rest = wanted - sum(take for _, take in drawn)
+        from_domestic = beyond = 0
+        if zone == "roaming" and self.terms.roaming_mode == "from_domestic":
+            allowed = rest
+            if self.terms.fair_use is not None:
+                used = sum(
+                    r.from_domestic
+                    for r in self.records.values()
+                    if r.member == username and r.period == period_key(period)
+                )
+                allowed = min(rest, max(0, self.terms.fair_use - used))
+            beyond = rest - allowed
+            domestic = self._draw("domestic", at, allowed)
+            from_domestic = sum(take for _, take in domestic)
+            drawn += domestic
+        covered = sum(take for _, take in drawn)
+        record = RecordModel(
+            ref, username, at, bytes, zone, period_key(period), covered, bytes - covered, drawn
+        )
+        record.from_domestic, record.capped, record.beyond_fair_use = from_domestic, capped, beyond
+        self.records[ref] = record
+        return record
+
+    def _draw(self, zone: str, at: datetime, wanted: int) -> list[tuple[BucketModel, int]]:
+        """SPEC R3.4 with R7's order: take ``wanted`` greedily from the eligible buckets
+        of ``zone`` (never forfeited ones, R9)."""
+        kinds = kinds_in_order(zone, self.terms.order)
         eligible = [
             b
             for b in self.buckets
-            if b.zone == zone and b.valid_at(at) and (b.left is None or b.left > 0)
+            if b.zone == zone
+            and b.valid_at(at)
+            and (b.left is None or b.left > 0)
+            and not getattr(b, "forfeited", False)
         ]
         eligible.sort(key=lambda b: (kinds.index(b.kind), b.expires_at, b.valid_from, b.seq))
         drawn = []
@@ -300,12 +351,7 @@ class HouseholdModel:
             b.allocated += take
             drawn.append((b, take))
             wanted -= take
-        covered = sum(take for _, take in drawn)
-        record = RecordModel(
-            ref, username, at, bytes, zone, period_key(period), covered, bytes - covered, drawn
-        )
-        self.records[ref] = record
-        return record
+        return drawn
 
     # --- R2 ----------------------------------------------------------------------------
 

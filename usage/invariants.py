@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import NamedTuple
 
+from plans.rules import DOMESTIC, ROAMING
 from usage.rules import valid_for
 
 LEDGER_FIELDS = (
@@ -93,11 +94,15 @@ def record_findings(
     allocations: list[tuple[int, int]],
     entries: int,
     buckets: dict,
+    from_domestic: int = 0,
+    roams_domestic: bool = False,
 ) -> Iterator[Finding]:
     """SPEC R6, each record: bytes = allocations + overage (covered = allocations), its
     allocation ledger entries equal its allocations, its period contains ``started_at``,
     and each allocation (bucket id, bytes) came from a bucket of the household valid at
-    ``started_at``, of its zone."""
+    ``started_at``, of its zone, or, for a roaming record whose period's terms roam
+    from the domestic pool (``roams_domestic``, R10), a domestic one; its
+    ``from_domestic`` bytes equal its allocations from domestic buckets."""
     name = f"record {ref}"
     drawn = sum(n for _, n in allocations)
     if amount != drawn + overage or covered != drawn:
@@ -106,11 +111,30 @@ def record_findings(
         yield Finding(name, "allocation ledger entries equal its allocations", drawn, entries)
     if period != expected_period:
         yield Finding(name, "period contains started_at", expected_period, period)
-    for bucket_id, _ in allocations:
+    domestic = 0
+    for bucket_id, amount in allocations:
         b = buckets.get(bucket_id)
-        if b is None or not valid_for(b, zone=zone, at=started_at):
+        if b is not None and zone == ROAMING and b.zone == DOMESTIC:
+            domestic += amount
+        if b is None or not (
+            valid_for(b, zone=zone, at=started_at)
+            or (roams_domestic and valid_for(b, zone=DOMESTIC, at=started_at))
+        ):
             what = f"allocation from a valid {zone} bucket of the household"
             yield Finding(name, what, "valid bucket", f"bucket #{bucket_id}")
+    if from_domestic != domestic:
+        what = "from_domestic_bytes equals its allocations from domestic buckets"
+        yield Finding(name, what, domestic, from_domestic)
+
+
+def fair_use_finding(member: str, period: str, drawn: int, volume: int | None):
+    """SPEC R10 (R6): the domestic bytes a member's roaming drew in a period are at most
+    the fair-use ``volume`` of that period's terms (``None``: no limit). A finding, or
+    ``None``."""
+    if volume is None or drawn <= volume:
+        return None
+    what = "domestic bytes drawn by roaming <= the fair-use volume"
+    return Finding(f"member {member} {period}", what, volume, drawn)
 
 
 def contiguity_findings(expected: list[str], keys: list[str]) -> Iterator[Finding]:

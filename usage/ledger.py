@@ -15,13 +15,14 @@ from django.db.models import Count, Sum
 
 from accounts.models import Household
 from core.periods import Period, period_range
-from plans.models import Bucket, LedgerEntry, PeriodClose, Terms
+from plans.models import Bucket, LedgerEntry, PeriodClose, RoamingMode, Terms, Zone
 from plans.selectors import terms_in_force
 from usage.invariants import (
     Finding,
     bucket_findings,
     close_findings,
     contiguity_findings,
+    fair_use_finding,
     grant_kind,
     orphan_rollover_finding,
     record_findings,
@@ -60,10 +61,15 @@ def find_violations(household: Household | None = None) -> list[Violation]:
 def _check(ids: list[int]) -> list[Violation]:
     slugs = dict(Household.objects.filter(pk__in=ids).values_list("pk", "slug"))
     buckets = {b.pk: b for b in Bucket.objects.filter(household_id__in=ids)}
+    terms = defaultdict(list)
+    for row in Terms.objects.filter(household_id__in=ids).order_by("household_id", "period"):
+        terms[row.household_id].append(row)
     return [
         Violation(slugs[household_id], *finding)
         for household_id, finding in chain(
-            _check_buckets(ids, buckets), _check_records(ids, buckets), _check_closes(ids, buckets)
+            _check_buckets(ids, buckets),
+            _check_records(ids, buckets, terms),
+            _check_closes(ids, buckets, terms),
         )
     ]
 
@@ -94,9 +100,10 @@ def _check_buckets(ids, buckets) -> Iterator[tuple[int, Finding]]:
             yield b.household_id, finding
 
 
-def _check_records(ids, buckets) -> Iterator[tuple[int, Finding]]:
+def _check_records(ids, buckets, terms) -> Iterator[tuple[int, Finding]]:
     """Each record: bytes = allocations + overage, allocations from valid buckets of its
-    zone, matching ledger entries, the right period; one record per ref."""
+    zone (or domestic ones under ``from_domestic``, R10), matching ledger entries, the
+    right period; one record per ref; each member's roaming within the fair-use volume."""
     allocations = defaultdict(list)
     for record_id, bucket_id, amount in Allocation.objects.filter(
         record__household_id__in=ids
@@ -115,12 +122,15 @@ def _check_records(ids, buckets) -> Iterator[tuple[int, Finding]]:
         "ref",
         "started_at",
         "period",
+        "from_domestic_bytes",
         "zone",
         "bytes",
         "covered_bytes",
         "overage_bytes",
     )
-    for pk, h, ref, started_at, period, *figures in records.iterator(2000):
+    in_force = _terms_of(terms)
+    for pk, h, ref, started_at, period, from_domestic, *figures in records.iterator(2000):
+        mode = in_force(h, period)
         for finding in record_findings(
             ref,
             started_at,
@@ -130,8 +140,11 @@ def _check_records(ids, buckets) -> Iterator[tuple[int, Finding]]:
             allocations=allocations[pk],
             entries=entries.get(pk, 0),
             buckets=buckets,
+            from_domestic=from_domestic,
+            roams_domestic=mode is not None and mode.roaming_mode == RoamingMode.FROM_DOMESTIC,
         ):
             yield h, finding
+    yield from _check_fair_use(ids, in_force)
     for row in (
         UsageRecord.objects.filter(household_id__in=ids)
         .values("household_id", "ref")
@@ -142,7 +155,37 @@ def _check_records(ids, buckets) -> Iterator[tuple[int, Finding]]:
         yield row["household_id"], finding
 
 
-def _check_closes(ids, buckets) -> Iterator[tuple[int, Finding]]:
+def _terms_of(terms):
+    """The terms in force for a household's period, looked up once per period."""
+    cache = {}
+
+    def in_force(household_id: int, period: str):
+        if (household_id, period) not in cache:
+            found = terms_in_force(terms[household_id], Period.parse(period))
+            cache[household_id, period] = found
+        return cache[household_id, period]
+
+    return in_force
+
+
+def _check_fair_use(ids, in_force) -> Iterator[tuple[int, Finding]]:
+    """SPEC R10: each member's roaming drew at most the fair-use volume of the period's
+    terms from the domestic pool."""
+    for h, username, period, drawn in (
+        UsageRecord.objects.filter(
+            household_id__in=ids, zone=Zone.ROAMING, from_domestic_bytes__gt=0
+        )
+        .values("household_id", "member__user__username", "period")
+        .annotate(total=Sum("from_domestic_bytes"))
+        .values_list("household_id", "member__user__username", "period", "total")
+    ):
+        terms = in_force(h, period)
+        finding = fair_use_finding(username, period, drawn, terms and terms.roaming_fair_use_bytes)
+        if finding is not None:
+            yield h, finding
+
+
+def _check_closes(ids, buckets, terms) -> Iterator[tuple[int, Finding]]:
     """Each close: rolled <= unused allowance and <= the cap, its rollover bucket equals
     rolled; closes contiguous from the start period; one allowance per period and zone."""
     starts = dict(Household.objects.filter(pk__in=ids).values_list("pk", "start_period"))
@@ -151,9 +194,6 @@ def _check_closes(ids, buckets) -> Iterator[tuple[int, Finding]]:
         "household_id", "period"
     ):
         closes[close.household_id].append(close)
-    terms = defaultdict(list)
-    for row in Terms.objects.filter(household_id__in=ids).order_by("household_id", "period"):
-        terms[row.household_id].append(row)
     rollovers = {
         (b.household_id, b.period): b for b in buckets.values() if b.kind == Bucket.Kind.ROLLOVER
     }

@@ -43,9 +43,12 @@ def valid_for(bucket, *, zone: str, at: datetime) -> bool:
 
 def eligible(bucket, *, zone: str, at: datetime) -> bool:
     """SPEC R3.1: usage of ``zone`` at ``at`` may draw on a bucket of its zone, valid at
-    that instant, with bytes left (an unlimited bucket always has some)."""
+    that instant, with bytes left (an unlimited bucket always has some), and not
+    forfeited (R9: never eligible again)."""
     left = bucket.left_bytes
-    return valid_for(bucket, zone=zone, at=at) and (left is None or left > 0)
+    return (
+        not bucket.forfeited and valid_for(bucket, zone=zone, at=at) and (left is None or left > 0)
+    )
 
 
 def cap_room(cap_bytes: int | None, cap_action: str, covered: int) -> int | None:
@@ -55,6 +58,19 @@ def cap_room(cap_bytes: int | None, cap_action: str, covered: int) -> int | None
     if cap_action != "block" or cap_bytes is None:
         return None
     return max(0, cap_bytes - covered)
+
+
+def fair_use_room(volume: int | None, used: int) -> int | None:
+    """SPEC R10: how much more of the domestic pool one member's roaming may draw in the
+    period, having drawn ``used``: ``max(0, volume - used)``; ``None`` (no limit) when
+    the plan sets no fair-use volume."""
+    return None if volume is None else max(0, volume - used)
+
+
+def capped_bytes(bytes: int, room: int | None) -> int:
+    """SPEC R12: the bytes of a record that a ``block`` cap refused (``room``: the cap's
+    room, R3.3; ``None``: no blocking cap)."""
+    return 0 if room is None or room >= bytes else bytes - room
 
 
 class Draw(NamedTuple):
@@ -90,6 +106,30 @@ def draw(buckets: list, bytes: int, *, at: datetime | None = None, limit: int | 
         draws.append(Draw(bucket, take))
         wanted -= take
     return draws, bytes - covered + wanted
+
+
+class RoamingDraw(NamedTuple):
+    draws: list[Draw]
+    overage: int
+    from_domestic: int  # bytes drawn from the domestic buckets
+    beyond_fair_use: int  # overage the fair-use room kept from the domestic pool
+
+
+def draw_from_domestic(
+    roaming: list, domestic: list, bytes: int, *, at: datetime, limit=None, fair_use=None
+) -> RoamingDraw:
+    """SPEC R10 (``from_domestic``): a roaming record draws on the ``roaming`` buckets,
+    then on the ``domestic`` ones (each list in its order, R7), covering at most
+    ``limit`` in all (a blocking cap's room, R3.3, every zone) and at most ``fair_use``
+    from the domestic buckets (the member's fair-use room, ``fair_use_room``; ``None``:
+    no limit). The cap applies first, then fair use (R12's figures)."""
+    wanted = bytes if limit is None or limit > bytes else limit
+    draws, rest = draw(roaming, wanted, at=at)
+    allowed = rest if fair_use is None or fair_use > rest else fair_use
+    more, empty = draw(domestic, allowed, at=at)
+    draws.extend(more)
+    beyond = rest - allowed
+    return RoamingDraw(draws, bytes - wanted + beyond + empty, allowed - empty, beyond)
 
 
 # --- §1 the identity of a record ---------------------------------------------------

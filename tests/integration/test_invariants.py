@@ -46,6 +46,7 @@ from accounts.models import Member
 from accounts.services import create_household, create_member, update_member
 from core.errors import Refused
 from plans.models import Bucket, LedgerEntry, PeriodClose
+from plans.rules import order_as_list, stored_order
 from plans.services import close_periods, create_plan, grant, set_plan
 from tests.factories import GB, MB
 from tests.reference_model import (
@@ -176,6 +177,23 @@ def actions() -> st.SearchStrategy:
 
 
 @st.composite
+def allocation_terms(draw):
+    """SPEC R7, R10, R12: any consumption order, roaming from the domestic pool within a
+    fair-use volume, what happens when the pool is empty."""
+    mode = draw(st.sampled_from(["separate", "from_domestic"]))
+    terms = {
+        "order": draw(
+            st.sampled_from(["rollover_first", "rollover_last"])
+            | st.permutations(["allowance", "rollover", "bonus", "addon"]).map(tuple)
+        ),
+        "roaming_mode": mode,
+        "fair_use": draw(st.sampled_from([None, 0, GB, 4 * GB])) if mode != "separate" else None,
+        "when_empty": draw(st.sampled_from(["overage", "slowed", "blocked"])),
+    }
+    return terms
+
+
+@st.composite
 def household_configs(draw):
     terms = Terms(
         allowance=draw(st.sampled_from([None, 0, GB, 2 * GB, 5 * GB, 20 * GB])),
@@ -183,7 +201,7 @@ def household_configs(draw):
         rollover=draw(st.sampled_from([True, True, False])),
         rollover_months=draw(st.integers(1, 3)),
         rollover_cap=draw(st.sampled_from([None, None, 0, 2 * GB])),
-        order=draw(st.sampled_from(["rollover_first", "rollover_last"])),
+        **draw(allocation_terms()),
     )
     members = [(draw(CAPS), True)]  # the owner
     for _ in range(draw(st.integers(0, 2))):
@@ -241,7 +259,10 @@ class AccountingMachine(RuleBasedStateMachine):
             rollover=terms.rollover,
             rollover_months=terms.rollover_months,
             rollover_cap_bytes=terms.rollover_cap,
-            consumption_order=terms.order,
+            consumption_order=stored_order(order_as_list(terms.order)),
+            roaming_mode=terms.roaming_mode,
+            roaming_fair_use_bytes=terms.fair_use,
+            when_pool_is_empty=terms.when_empty,
         )
         set_plan(self.household, plan, now=self.clock)
         self.members = [
@@ -606,6 +627,7 @@ class AccountingMachine(RuleBasedStateMachine):
                 r.period,
                 r.covered_bytes,
                 r.overage_bytes,
+                (r.from_domestic_bytes, r.capped_bytes, r.beyond_fair_use_bytes),
                 sorted((seq_of[a.bucket_id], a.bytes) for a in allocations[r.pk]),
             )
             for r in records
@@ -619,6 +641,7 @@ class AccountingMachine(RuleBasedStateMachine):
                 r.period,
                 r.covered,
                 r.overage,
+                (r.from_domestic, r.capped, r.beyond_fair_use),
                 sorted((b.seq, take) for b, take in r.drawn),
             )
             for ref, r in model.records.items()

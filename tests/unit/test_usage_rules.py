@@ -30,6 +30,7 @@ class Bucket:
     expires_at: datetime
     left_bytes: int | None
     allocated_bytes: int = 0
+    forfeited: bool = False
 
 
 def bucket(left=100, *, zone="domestic", kind="bonus", valid_from=START, expires_at=END, seq=0):

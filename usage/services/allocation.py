@@ -22,9 +22,10 @@ from core.db import insert_rows
 from core.periods import Period
 from plans import selectors as plan_selectors
 from plans import services as plan_services
-from plans.models import Bucket, LedgerEntry
+from plans.models import Bucket, LedgerEntry, RoamingMode, Zone
+from plans.rules import DOMESTIC, ROAMING
 from usage.models import Allocation, UsageRecord
-from usage.rules import Draw, cap_room, draw
+from usage.rules import Draw, cap_room, capped_bytes, draw, draw_from_domestic, fair_use_room
 
 
 @dataclass(slots=True)
@@ -59,6 +60,9 @@ class NewRecord(NamedTuple):
     covered_bytes: int
     overage_bytes: int
     recorded_at: datetime
+    from_domestic_bytes: int
+    capped_bytes: int
+    beyond_fair_use_bytes: int
 
 
 # A usage record as written: its id, then the columns of ``NewRecord``.
@@ -104,6 +108,26 @@ def cap_rooms(members: list[Member], period_key: str) -> dict[int, int]:
     }
 
 
+def fair_use_rooms(members: list[Member], period_key: str, volumes: dict) -> dict[int, int]:
+    """SPEC R10: how much more of the domestic pool each member's roaming may still draw
+    in the period, for the members of households (``volumes``: household id to its
+    fair-use volume) whose terms set one."""
+    limited = {m.pk: m for m in members if volumes.get(m.household_id) is not None}
+    if not limited:
+        return {}
+    used = dict(
+        UsageRecord.objects.filter(
+            member_id__in=list(limited), period=period_key, zone=Zone.ROAMING
+        )
+        .values("member_id")
+        .annotate(total=Sum("from_domestic_bytes"))
+        .values_list("member_id", "total")
+    )
+    return {
+        pk: fair_use_room(volumes[m.household_id], used.get(pk) or 0) for pk, m in limited.items()
+    }
+
+
 def allocate(usages: dict[Household, list[Usage]], *, now: datetime) -> list[Recorded]:
     """Record validated usages of one or more households (each household's given in file
     order), in time order with file order for equal times (SPEC R3.5), each against the
@@ -135,30 +159,50 @@ def allocate(usages: dict[Household, list[Usage]], *, now: datetime) -> list[Rec
 
 
 def _allocate_period(part: dict[Household, list[Usage]], period, terms, *, now) -> list[Recorded]:
-    members = {u.member_id: u.member for own in part.values() for u in own}
-    rooms = cap_rooms(list(members.values()), period.key)
+    members = list({u.member_id: u.member for own in part.values() for u in own}.values())
+    in_force = {h.pk: plan_selectors.terms_in_force(terms[h.pk], period) for h in part}
+    volumes = {
+        pk: t.roaming_fair_use_bytes
+        for pk, t in in_force.items()
+        if t.roaming_mode == RoamingMode.FROM_DOMESTIC
+    }
+    rooms = cap_rooms(members, period.key)
+    fair_rooms = fair_use_rooms(members, period.key, volumes)
     key = period.key
     rows, draws = [], []
-    for household, own, ordered in _ordered_buckets(part, period, terms):
+    for household, own, ordered in _ordered_buckets(part, in_force):
+        from_domestic = household.pk in volumes
         for usage in own:
-            at = usage.started_at
-            room = rooms.get(usage.member_id)
-            taken, overage = draw(ordered[usage.zone], usage.bytes, at=at, limit=room)
-            covered = usage.bytes - overage
+            at, amount, member_id = usage.started_at, usage.bytes, usage.member_id
+            room = rooms.get(member_id)
+            if from_domestic and usage.zone == ROAMING:
+                fair = fair_rooms.get(member_id)
+                taken, overage, domestic, beyond = draw_from_domestic(
+                    ordered[ROAMING], ordered[DOMESTIC], amount, at=at, limit=room, fair_use=fair
+                )
+                if fair is not None:
+                    fair_rooms[member_id] = fair - domestic
+            else:
+                taken, overage = draw(ordered[usage.zone], amount, at=at, limit=room)
+                domestic = beyond = 0
+            covered = amount - overage
             if room is not None:
-                rooms[usage.member_id] = room - covered
+                rooms[member_id] = room - covered
             rows.append(
                 NewRecord(
                     household.pk,
-                    usage.member_id,
+                    member_id,
                     usage.ref,
                     at,
                     key,
                     usage.zone,
-                    usage.bytes,
+                    amount,
                     covered,
                     overage,
                     now,
+                    domestic,
+                    0 if room is None else capped_bytes(amount, room),
+                    beyond,
                 )
             )
             draws.append(taken)
@@ -166,9 +210,9 @@ def _allocate_period(part: dict[Household, list[Usage]], period, terms, *, now) 
     return [Recorded(pk, *row) for pk, row in zip(ids, rows, strict=True)]
 
 
-def _ordered_buckets(part: dict[Household, list[Usage]], period, terms) -> Iterator[tuple]:
+def _ordered_buckets(part: dict[Household, list[Usage]], in_force) -> Iterator[tuple]:
     """Each household, its usages, and per zone the buckets they may draw on in the
-    period, in allocation order (SPEC R3.1-R3.2)."""
+    period, in allocation order (SPEC R3.1-R3.2, R7); forfeited buckets never (R9)."""
     first = min(own[0].started_at for own in part.values())  # each in time order
     last = max(own[-1].started_at for own in part.values())
     candidates = defaultdict(list)
@@ -177,17 +221,27 @@ def _ordered_buckets(part: dict[Household, list[Usage]], period, terms) -> Itera
         household__in=list(part),
         valid_from__lte=last,
         expires_at__gt=first,
+        forfeited=False,
     ):
         candidates[bucket.household_id, bucket.zone].append(bucket)
     for household, own in part.items():
-        order = plan_selectors.terms_in_force(terms[household.pk], period).consumption_order
+        order = in_force[household.pk].consumption_order
         ordered = {
             zone: plan_selectors.allocation_order(
                 candidates[household.pk, zone], consumption_order=order, zone=zone
             )
-            for zone in {u.zone for u in own}
+            for zone in _zones(own, in_force[household.pk])
         }
         yield household, own, ordered
+
+
+def _zones(own: list[Usage], terms) -> set[str]:
+    """The zones whose buckets the usages draw on: their own, and the domestic one for
+    roaming under ``from_domestic`` (SPEC R10)."""
+    zones = {u.zone for u in own}
+    if ROAMING in zones and terms.roaming_mode == RoamingMode.FROM_DOMESTIC:
+        zones.add(DOMESTIC)
+    return zones
 
 
 def _write(rows: list[NewRecord], draws: list[list[Draw]]) -> list[int]:
