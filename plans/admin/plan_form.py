@@ -183,8 +183,8 @@ class PlanForm(forms.ModelForm):
         if self._term("roaming_mode") != RoamingMode.FROM_DOMESTIC:
             return
         price, year = _price(self._term("monthly_price")), timezone.now().year
-        if price is None or price < 0:
-            return
+        if price is None or not price.is_finite() or not 0 <= price < 10**6:
+            return  # the price field says what is wrong with it
         minimum = eu_minimum_roaming_bytes(price, year)
         field = self.fields["roaming_fair_use_bytes"]
         field.help_text += (

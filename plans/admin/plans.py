@@ -34,7 +34,16 @@ class PlanAdmin(ScopedAdmin):
                 ]
             },
         ),
-        ("Which data is used first", {"fields": ["consumption_order", ORDER_FIELDS]}),
+        (
+            "Which data is used first",
+            {
+                "fields": ["consumption_order", ORDER_FIELDS],
+                "description": (
+                    "Pick one of the usual orders, or “In the order set below” and put each "
+                    "of the four kinds in one place."
+                ),
+            },
+        ),
         (
             "Roaming",
             {

@@ -257,3 +257,9 @@ def test_the_list_shows_the_order_as_kinds(owner_client, alpha):
     )
     page = owner_client.get(reverse("admin:plans_plan_changelist")).content.decode()
     assert "bonus → addon → allowance → rollover" in page
+
+
+@pytest.mark.parametrize("price", ["NaN", "Infinity", "-1", "1e999999", "ten"])
+def test_a_bad_price_in_from_domestic_mode_is_a_field_error_not_a_500(owner_client, alpha, price):
+    data = plan_data(alpha.household, monthly_price=price, roaming_mode="from_domestic")
+    assert list(errors_of(owner_client.post(ADD_URL, data))) == ["monthly_price"]
