@@ -225,7 +225,11 @@ class PlanForm(forms.ModelForm):
         kind = dict(KIND_CHOICES).get(problem.value, problem.value)
         messages = {
             "names a kind twice": f"{kind} is already used earlier: each kind goes in one place.",
-            "unknown kind": f"Choose one of the four kinds ({problem.value}).",
+            "unknown kind": (
+                f"Choose one of the four kinds ({problem.value})."
+                if problem.value
+                else "Choose a kind for this place."
+            ),
         }
         self.add_error(where, messages.get(problem.reason, f"Set each place: {problem.reason}."))
 

@@ -116,7 +116,7 @@ def test_a_place_left_empty_is_a_field_error(owner_client, alpha):
     response = owner_client.post(
         ADD_URL, plan_data(alpha.household, consumption_order="custom", **places)
     )
-    assert list(errors_of(response)) == ["order_4"]
+    assert errors_of(response) == {"order_4": ["Choose a kind for this place."]}
 
 
 def test_a_fair_use_volume_with_a_separate_roaming_allowance_is_a_form_error(owner_client, alpha):
