@@ -7,9 +7,10 @@ from accounts.admin import ScopedAdmin
 from accounts.selectors import owner_household
 from core.admin import human
 from plans import services
-from plans.admin.forms import PlanForm
+from plans.admin.plan_form import ORDER_FIELDS, PlanForm
 from plans.models import Plan
 from plans.roaming import eu_minimum_roaming_bytes
+from plans.rules import order_as_list
 
 
 @admin.register(Plan)
@@ -18,13 +19,52 @@ class PlanAdmin(ScopedAdmin):
     owner_can_add = owner_can_change = True
     # On the form too: the EU minimum for the price saved (tick the box to use it).
     readonly_fields = ["eu_minimum"]
+    fieldsets = [
+        (None, {"fields": ["household", "name", "monthly_price"]}),
+        ("Data each period", {"fields": ["monthly_allowance_bytes", "when_pool_is_empty"]}),
+        (
+            "Rollover",
+            {
+                "fields": [
+                    "rollover",
+                    "rollover_months",
+                    "rollover_cap_bytes",
+                    "rollover_bank_cap_bytes",
+                    "rollover_on_plan_change",
+                ]
+            },
+        ),
+        (
+            "Which data is used first",
+            {
+                "fields": ["consumption_order", ORDER_FIELDS],
+                "description": (
+                    "Pick one of the usual orders, or “In the order set below” and put each "
+                    "of the four kinds in one place."
+                ),
+            },
+        ),
+        (
+            "Roaming",
+            {
+                "fields": [
+                    "roaming_mode",
+                    "roaming_allowance_bytes",
+                    "use_eu_minimum",
+                    "roaming_fair_use_bytes",
+                    "use_eu_minimum_fair_use",
+                    "eu_minimum",
+                ]
+            },
+        ),
+    ]
     list_display = [
         "name",
         "household",
         "allowance",
         "roaming",
         "rollover",
-        "consumption_order",
+        "order",
         "eu_minimum",
     ]
     list_filter = [("household", admin.RelatedOnlyFieldListFilter), "rollover", "consumption_order"]
@@ -37,6 +77,10 @@ class PlanAdmin(ScopedAdmin):
     @admin.display(description="Roaming")
     def roaming(self, plan):
         return human(plan.roaming_allowance_bytes)
+
+    @admin.display(description="Which data is used first", ordering="consumption_order")
+    def order(self, plan):
+        return " → ".join(order_as_list(plan.consumption_order))
 
     @admin.display(description="EU minimum roaming this year")
     def eu_minimum(self, plan):

@@ -111,11 +111,13 @@ def problems_of(parts: dict, errors: list[dict], data: dict) -> list[str]:
     section (``members``: of one member)."""
     ranked = []
     for error in errors:
-        loc = error["loc"]
+        # A rule's problem may name a path below the error's and the value it refuses.
+        context = error.get("ctx", {}) if error["type"] == "datapool" else {}
+        loc = (*error["loc"], *context.get("at", ()))
         reason, with_value = _reason(error, _field(parts, loc))
         problem = f"{json_path(loc)}: {reason}"
         if with_value:
-            problem += f" ({show(error['input'])})"
+            problem += f" ({show(context.get('value', error['input']))})"
         ranked.append((_rank(parts, loc, error["type"]), problem))
     for loc, problem in _duplicates(data, errors):
         ranked.append((_rank(parts, loc, "duplicate"), problem))

@@ -9,6 +9,7 @@ field's type or range error is the one its ``Reason`` says.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
@@ -16,19 +17,26 @@ from typing import Annotated, Literal
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email, validate_slug
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 from pydantic import ValidationError as SchemaError
 from pydantic_core import PydanticCustomError
 
 from accounts.models import MAX_BYTES, Household, Member, period_key_validator, validate_time_zone
 from plans.household_file.problems import HouseholdFileRefused, problems_of, show
 from plans.models import (
-    ConsumptionOrder,
     Plan,
     RoamingMode,
     RolloverOnPlanChange,
     WhenPoolIsEmpty,
 )
+from plans.rules import fair_use_problem, order_as_list, order_problem, stored_order
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,22 @@ class Reason:
 
 def _refuse(reason: str):
     return PydanticCustomError("datapool", reason)
+
+
+def _refuse_problem(problem, known: str = ""):
+    """A rule's ``Problem`` as a pydantic error. ``known`` is the part of the problem's
+    field already in the error's location (a field validator's own name); the rest
+    (``[2]``, or a field's name for a model validator) goes in ``at``."""
+    rest = problem.field.removeprefix(known)
+    at = tuple(int(part) if part.isdigit() else part for part in re.findall(r"\w+", rest))
+    return PydanticCustomError("datapool", problem.reason, {"at": at, "value": problem.value})
+
+
+def _consumption_order(value):
+    """SPEC R7: a named order or a list of the four kinds, in its one stored form."""
+    if problem := order_problem("consumption_order", value):
+        raise _refuse_problem(problem, known="consumption_order")
+    return stored_order(order_as_list(value))
 
 
 def _not_blank(value):
@@ -135,7 +159,9 @@ class PlanPart(Part):
     rollover: Boolean = _default(Plan, "rollover")
     rollover_months: _integer(1, 120) = _default(Plan, "rollover_months")
     rollover_cap_bytes: BytesOrNull = _default(Plan, "rollover_cap_bytes")
-    consumption_order: _choice(ConsumptionOrder.values) = _default(Plan, "consumption_order")
+    consumption_order: Annotated[str, BeforeValidator(_consumption_order)] = _default(
+        Plan, "consumption_order"
+    )
     rollover_bank_cap_bytes: BytesOrNull = _default(Plan, "rollover_bank_cap_bytes")
     rollover_on_plan_change: _choice(RolloverOnPlanChange.values) = _default(
         Plan, "rollover_on_plan_change"
@@ -144,6 +170,12 @@ class PlanPart(Part):
     roaming_fair_use_bytes: BytesOrNull = _default(Plan, "roaming_fair_use_bytes")
     when_pool_is_empty: _choice(WhenPoolIsEmpty.values) = _default(Plan, "when_pool_is_empty")
     monthly_price: Price = _default(Plan, "monthly_price")
+
+    @model_validator(mode="after")
+    def _fair_use_with_its_mode(self):
+        if problem := fair_use_problem(self.roaming_mode, self.roaming_fair_use_bytes):
+            raise _refuse_problem(problem)
+        return self
 
     def values(self) -> dict:
         """The plan's fields as the model stores them (the price as a ``Decimal``)."""

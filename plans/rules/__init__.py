@@ -43,4 +43,5 @@ from plans.rules.refusals import (  # noqa: F401
     closed_period_problem,
     date_range_problem,
     expiry_problem,
+    fair_use_problem,
 )

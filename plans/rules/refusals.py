@@ -41,3 +41,18 @@ def expiry_problem(at: datetime, expires_at: datetime) -> Problem | None:
             "expires_at", f"must be after the grant time {at.isoformat()}", expires_at.isoformat()
         )
     return None
+
+
+# --- R10: the fair-use volume -------------------------------------------------------------
+
+
+def fair_use_problem(roaming_mode: str, fair_use_bytes: int | None) -> Problem | None:
+    """SPEC R10: a fair-use volume means something only when roaming comes out of the
+    domestic allowance (``from_domestic``); with ``separate`` it must be empty."""
+    if roaming_mode != "from_domestic" and fair_use_bytes is not None:
+        return Problem(
+            "roaming_fair_use_bytes",
+            f"means nothing with roaming_mode {roaming_mode}: must be null",
+            fair_use_bytes,
+        )
+    return None

@@ -493,7 +493,8 @@ REFUSALS = [
     ),
     (
         _set("plan", "consumption_order", value="fifo"),
-        'plan.consumption_order: must be one of rollover_first, rollover_last ("fifo")',
+        "plan.consumption_order: must be rollover_first, rollover_last or a list of the kinds "
+        '("fifo")',
     ),
     (
         _set("plan", "monthly_price", value="9.99"),
