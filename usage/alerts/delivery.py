@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from usage.models import AlertDelivery
+from usage.selectors.terms import pool_empty_words
 
 logger = logging.getLogger("usage.alerts")  # one logger for the whole package
 
@@ -60,6 +61,8 @@ def _send(delivery: AlertDelivery) -> None:
             "household": alert.household,
             "link": settings.SITE_URL + reverse("usage:dashboard"),
             "figures": alert.figures,
+            # R12: what the bytes beyond the pool are, as the period's terms say.
+            "uncovered_words": pool_empty_words(alert.figures.get("when_pool_is_empty")),
         }
         subject = render_to_string("emails/alert_subject.txt", context).strip()
         body = render_to_string(f"emails/alerts/{alert.kind}.txt", context)
