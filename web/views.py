@@ -28,6 +28,7 @@ from usage.selectors import (
     member_uncovered,
     my_usage,
     snapshot,
+    uncovered_parts,
 )
 from usage.services import record_usage
 from web.charts import history_chart
@@ -136,7 +137,20 @@ def history(request: MemberRequest) -> HttpResponse:
 def my_usage_page(request: MemberRequest) -> HttpResponse:
     """The signed-in member's records this period, newest first; HTMX loads more."""
     usage = my_usage(request.member, page=request.GET.get("page"))
-    context = {"page": usage.page, "period": usage.period, "zone": usage.zone}
+    rows = [
+        {
+            "record": r,
+            "uncovered": uncovered_parts(
+                overage=r.overage_bytes,
+                capped=r.capped_bytes,
+                beyond_fair_use=r.beyond_fair_use_bytes,
+                when_pool_is_empty=usage.when_pool_is_empty,
+                member_name=request.member.name,
+            ),
+        }
+        for r in usage.page
+    ]
+    context = {"page": usage.page, "rows": rows, "period": usage.period, "zone": usage.zone}
     return render_page(request, "my_usage", context, region="record-rows")
 
 

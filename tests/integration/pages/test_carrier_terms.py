@@ -204,3 +204,13 @@ def test_the_words_in_french(client, clock):
 
     assert page.text("pool-uncovered-pool_empty").endswith("à débit réduit")
     assert page.text("member-uncovered-capped-lea").endswith("bloqués par le plafond de Léa")
+
+
+def test_my_usage_names_each_records_uncovered_bytes(client, clock):
+    lea = short_pool("blocked")
+    client.force_login(lea.user)
+
+    for response in (client.get("/usage/"), htmx(client, "get", "/usage/")):
+        page = Page(response.content)
+        assert page.text("record-uncovered-pool_empty") == "⚠ 1.50\xa0GB blocked"
+        assert page.text("record-uncovered-capped") == "⚠ 500\xa0MB stopped by Léa's cap"
