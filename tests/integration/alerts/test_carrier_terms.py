@@ -4,12 +4,14 @@ set on the rows directly here (the allocation fills them)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from django.utils import translation
 
 from plans.services import lock_household
 from tests.factories import GB, MB
-from tests.integration.alerts.conftest import JAN_20, delivered_to, fired, make_family
+from tests.integration.alerts.conftest import JAN_20, PARIS, delivered_to, fired, make_family
 from usage import alerts
 from usage.alerts import rules
 from usage.models import Alert, UsageRecord
@@ -116,3 +118,13 @@ def test_the_words_in_french(record, mailoutbox):
     body = next(m.body for m in to_olga if "épuisées" in m.subject)
     translation.activate("en")
     assert "à débit réduit" in body
+
+
+def test_the_close_email_names_the_uncovered_bytes_as_the_plan_said(record, mailoutbox):
+    family = make_family(when_pool_is_empty="slowed")
+    record(family.paul, 11 * GB)  # 1 GB beyond the pool
+    mailoutbox.clear()
+    record(family.max, 1 * GB, at=datetime(2026, 2, 6, tzinfo=PARIS))  # closes January
+
+    body = next(m.body for m in mailoutbox if m.subject.endswith("Period closed"))
+    assert "Not covered by the pool: 1.00\xa0GB at reduced speed." in body
