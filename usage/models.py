@@ -104,6 +104,7 @@ class Alert(models.Model):
         CAP_REACHED = "cap_reached", _("Monthly cap reached")
         ROLLOVER_EXPIRING = "rollover_expiring", _("Rolled-over data expiring")
         PERIOD_CLOSED = "period_closed", _("Period closed")
+        FAIR_USE = "fair_use", _("Fair-use volume abroad nearly used")
 
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="alerts")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -133,6 +134,7 @@ class Alert(models.Model):
                         "cap_reached",
                         "rollover_expiring",
                         "period_closed",
+                        "fair_use",
                     ]
                 ),
                 name="alert_kind_valid",

@@ -18,7 +18,18 @@ from accounts.selectors import household_member
 from accounts.services import send_invitation
 from core.errors import Refused
 from usage import alerts
-from usage.selectors import closed_periods, forecast, my_usage, snapshot
+from usage.selectors import (
+    bank,
+    closed_periods,
+    coming_forfeit,
+    fair_use,
+    forecast,
+    household_uncovered,
+    member_uncovered,
+    my_usage,
+    snapshot,
+    uncovered_parts,
+)
 from usage.services import record_usage
 from web.charts import history_chart
 from web.decorators import member_required
@@ -37,12 +48,22 @@ def dashboard_context(request: MemberRequest, form: RecordUsageForm | None = Non
     scale = max(
         [m.used_bytes for m in snap.members] + [m.cap_bytes or 0 for m in snap.members] + [1]
     )
+    when_empty = snap.terms.when_pool_is_empty if snap.terms else None
     return {
         "snap": snap,
         "member_rows": [
-            {"figures": m, "width": round(100 * m.used_bytes / scale, 1), "mine": m in own}
+            {
+                "figures": m,
+                "width": round(100 * m.used_bytes / scale, 1),
+                "mine": m in own,
+                "uncovered": member_uncovered(m, when_empty),
+            }
             for m in own + others
         ],
+        "uncovered": household_uncovered(snap),
+        "bank": bank(snap),
+        "forfeit": coming_forfeit(snap),
+        "fair_use": fair_use(snap),
         "cap_scale": scale,
         "forecast": forecast(snap),
         "pending": snap.awaiting[-1] if snap.awaiting else None,
@@ -116,7 +137,20 @@ def history(request: MemberRequest) -> HttpResponse:
 def my_usage_page(request: MemberRequest) -> HttpResponse:
     """The signed-in member's records this period, newest first; HTMX loads more."""
     usage = my_usage(request.member, page=request.GET.get("page"))
-    context = {"page": usage.page, "period": usage.period, "zone": usage.zone}
+    rows = [
+        {
+            "record": r,
+            "uncovered": uncovered_parts(
+                overage=r.overage_bytes,
+                capped=r.capped_bytes,
+                beyond_fair_use=r.beyond_fair_use_bytes,
+                when_pool_is_empty=usage.when_pool_is_empty,
+                member_name=request.member.name,
+            ),
+        }
+        for r in usage.page
+    ]
+    context = {"page": usage.page, "rows": rows, "period": usage.period, "zone": usage.zone}
     return render_page(request, "my_usage", context, region="record-rows")
 
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from usage.models import AlertDelivery
+from usage.selectors.terms import pool_empty_words, uncovered_parts
 
 logger = logging.getLogger("usage.alerts")  # one logger for the whole package
 
@@ -52,6 +53,7 @@ def _send(delivery: AlertDelivery) -> None:
     """One email, in the member's language and the household's time zone: the kind's own
     message (``emails/alerts/<kind>.txt``) inside the greeting and the link."""
     member, alert = delivery.member, delivery.alert
+    figures = alert.figures
     language = member.language or settings.LANGUAGE_CODE
     with translation.override(language), timezone.override(alert.household.calendar.zone):
         context = {
@@ -59,7 +61,15 @@ def _send(delivery: AlertDelivery) -> None:
             "member": member,
             "household": alert.household,
             "link": settings.SITE_URL + reverse("usage:dashboard"),
-            "figures": alert.figures,
+            "figures": figures,
+            # R12: what the bytes beyond the pool are, as the period's terms say.
+            "uncovered_words": pool_empty_words(figures.get("when_pool_is_empty")),
+            "uncovered": uncovered_parts(
+                overage=figures.get("overage_bytes") or 0,
+                capped=figures.get("capped_bytes") or 0,
+                beyond_fair_use=figures.get("beyond_fair_use_bytes") or 0,
+                when_pool_is_empty=figures.get("when_pool_is_empty"),
+            ),
         }
         subject = render_to_string("emails/alert_subject.txt", context).strip()
         body = render_to_string(f"emails/alerts/{alert.kind}.txt", context)

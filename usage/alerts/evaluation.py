@@ -17,6 +17,7 @@ from accounts.models import Household, Member
 from core.db import insert_objects, insert_rows
 from core.periods import Period
 from plans.models import Zone
+from usage.alerts import fair_use as terms_load
 from usage.alerts import figures as load
 from usage.alerts import rules
 from usage.alerts.delivery import send_pending
@@ -58,23 +59,28 @@ def evaluate_many(
     if not targets:
         return []
     batch = load.load_batch(targets, now=now, members=members)
-    due = _pool_alerts(batch) + _cap_alerts(batch)
+    terms = terms_load.batch_terms(batch)
+    due = _pool_alerts(batch, terms) + _cap_alerts(batch) + _fair_use_alerts(batch, terms)
     due += _expiry_alerts(batch, now) + _close_alerts(batch)
     return _record(batch, due, now)
 
 
-def _pool_alerts(batch: Batch) -> list[Due]:
+def _pool_alerts(batch: Batch, terms: dict) -> list[Due]:
     pools = load.pools(batch)
     if not pools:
         return []  # no period may alert: who used what need not be read
     users = load.pool_users(batch, pools)
     found = []
     for pool in pools:
-        found += _alerts_of_pool(batch[pool.household_id], pool, users)
+        in_force = terms.get((pool.household_id, pool.period.key))
+        when_empty = in_force.when_pool_is_empty if in_force else None
+        found += _alerts_of_pool(batch[pool.household_id], pool, users, when_empty)
     return found
 
 
-def _alerts_of_pool(target: Target, pool: Pool, users: dict[tuple, set[int]]) -> list[Due]:
+def _alerts_of_pool(
+    target: Target, pool: Pool, users: dict[tuple, set[int]], when_empty: str | None
+) -> list[Due]:
     used_by = users[pool.household_id, pool.period.key, pool.zone]
     used, percent = bool(used_by), target.limits.pool_low_percent
     amounts = {"granted": pool.granted, "left": pool.left}
@@ -87,7 +93,12 @@ def _alerts_of_pool(target: Target, pool: Pool, users: dict[tuple, set[int]]) ->
         recipients = target.members
         low = Kind.POOL_LOW, rules.pool_low(**amounts, percent=percent)
         empty = Kind.POOL_EMPTY, rules.pool_empty(**amounts, used=used)
-    figures = {"granted_bytes": pool.granted, "left_bytes": pool.left}
+    # R12: the emails name what follows as the period's terms say.
+    figures = {
+        "granted_bytes": pool.granted,
+        "left_bytes": pool.left,
+        "when_pool_is_empty": when_empty,
+    }
     return [
         Due(pool.household_id, kind, pool.zone, threshold, pool.period.key, figures, recipients)
         for (kind, fires), threshold in ((low, percent), (empty, 0))
@@ -131,6 +142,35 @@ def _alerts_of_cap(
         for kind, threshold, fires in checks
         if fires
     ]
+
+
+def _fair_use_alerts(batch: Batch, terms: dict) -> list[Due]:
+    """SPEC R10: a member whose roaming drew most of their fair-use volume from the
+    domestic pool hears of it (and the owner), at the cap-near threshold and at 100 %."""
+    volume_of = terms_load.volumes(terms)
+    used = terms_load.fair_use_usage(volume_of)
+    found = []
+    for (household_id, period), volume in volume_of.items():
+        target = batch[household_id]
+        owner = target.owner
+        for member in target.members:
+            drawn = used.get((member.pk, period))
+            figures = {"used_bytes": drawn, "volume_bytes": volume, "member": member.name}
+            recipients = [member] + ([owner] if owner and owner != member else [])
+            found += [
+                Due(
+                    household_id,
+                    Kind.FAIR_USE,
+                    f"member:{member.pk}",
+                    percent,
+                    period,
+                    figures,
+                    recipients,
+                )
+                for percent in sorted({target.limits.cap_near_percent, 100})
+                if rules.fair_use_near(used=drawn, volume=volume, percent=percent)
+            ]
+    return found
 
 
 def _expiry_alerts(batch: Batch, now: datetime) -> list[Due]:

@@ -14,6 +14,8 @@ from django.db.models import Max, QuerySet, Sum
 
 from accounts.models import Household, Member
 from core.periods import Period
+from plans import selectors as plan_selectors
+from plans import services as plan_services
 from plans.models import Bucket, PeriodClose, Zone
 from usage.alerts import rules
 from usage.alerts.thresholds import Thresholds, all_thresholds
@@ -226,14 +228,27 @@ def _closes(todo: dict[int, str]) -> list[Close]:
             household_id__in=list(todo), period__in=set(todo.values())
         )
         .values("household_id", "period")
-        .annotate(used=Sum("bytes"), overage=Sum("overage_bytes"))
+        .annotate(
+            used=Sum("bytes"),
+            overage=Sum("overage_bytes"),
+            capped=Sum("capped_bytes"),
+            beyond_fair_use=Sum("beyond_fair_use_bytes"),
+        )
     }
+    terms = plan_services.load_terms(list(todo))
     found = []
     for close in closes:
         row = usage.get((close.household_id, close.period), {})
+        in_force = plan_selectors.terms_in_force(
+            terms.get(close.household_id, []), Period.parse(close.period)
+        )
         figures = {
             "used_bytes": row.get("used") or 0,
             "overage_bytes": row.get("overage") or 0,
+            # R12: the email names the uncovered bytes as the period's terms say.
+            "capped_bytes": row.get("capped") or 0,
+            "beyond_fair_use_bytes": row.get("beyond_fair_use") or 0,
+            "when_pool_is_empty": in_force.when_pool_is_empty if in_force else None,
             "rolled_bytes": close.rolled_bytes,
             "expired_bytes": close.expired_bytes,
         }

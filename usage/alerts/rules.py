@@ -59,6 +59,13 @@ def cap_reached(*, covered: int | None, cap: int | None) -> bool:
     return covered is not None and cap is not None and covered >= cap
 
 
+def fair_use_near(*, used: int | None, volume: int | None, percent: int) -> bool:
+    """``fair_use`` (R10): a member's roaming drew ``percent`` % or more of their
+    fair-use volume from the domestic pool this period. No volume (no limit, or roaming
+    of its own), or no roaming from the domestic pool: nothing to warn about."""
+    return bool(used) and volume is not None and 100 * used >= percent * volume
+
+
 def rollover_expiring(*, left: int, expires_at: datetime, now: datetime, days: int) -> bool:
     """``rollover_expiring``: rolled-over data with bytes left expires after ``now`` and
     within ``days`` days of it."""

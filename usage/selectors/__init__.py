@@ -10,6 +10,15 @@ from usage.selectors.history import HISTORY_PERIODS, closed_periods
 from usage.selectors.pool import forecast, member_figures, pending_rollover, snapshot
 from usage.selectors.records import RECORDS_PER_PAGE, MyUsage, alert_opt_outs, my_usage
 from usage.selectors.status import pool_status
+from usage.selectors.terms import (
+    bank,
+    coming_forfeit,
+    fair_use,
+    household_uncovered,
+    member_uncovered,
+    pool_empty_words,
+    uncovered_parts,
+)
 
 __all__ = [
     "HISTORY_PERIODS",
@@ -19,11 +28,18 @@ __all__ = [
     "PeriodFigures",
     "Snapshot",
     "alert_opt_outs",
+    "bank",
     "closed_periods",
+    "coming_forfeit",
+    "fair_use",
     "forecast",
+    "household_uncovered",
     "member_figures",
+    "member_uncovered",
     "my_usage",
     "pending_rollover",
+    "pool_empty_words",
     "pool_status",
     "snapshot",
+    "uncovered_parts",
 ]

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from accounts.models import Household, Member
 from core.periods import Period
-from plans.models import Bucket, Zone
+from plans.models import Bucket, Terms, Zone
 
 
 @dataclass
@@ -16,6 +16,16 @@ class MemberFigures:
     used_bytes: int
     covered_bytes: int
     overage_bytes: int
+    # SPEC R10, R12: domestic bytes this member's roaming drew, and of the overage what
+    # the member's block cap refused and what lay beyond the fair-use volume.
+    from_domestic_bytes: int = 0
+    capped_bytes: int = 0
+    beyond_fair_use_bytes: int = 0
+
+    @property
+    def pool_empty_bytes(self) -> int:
+        """SPEC R12: the overage the empty pool left, named as the plan says."""
+        return max(0, self.overage_bytes - self.capped_bytes - self.beyond_fair_use_bytes)
 
     @property
     def cap_bytes(self) -> int | None:
@@ -74,6 +84,10 @@ class Snapshot:
     history: list[PeriodFigures]
     newest_usage_at: datetime | None
     used_by_zone: dict[str, int]
+    # The terms in force for this period and for the next one (R1: a change already
+    # recorded applies from the next period).
+    terms: Terms | None = None
+    next_terms: Terms | None = None
     remaining: dict[str, int | None] = field(init=False)
 
     def __post_init__(self) -> None:

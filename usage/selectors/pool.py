@@ -77,6 +77,8 @@ def snapshot(household: Household, *, now: datetime | None = None) -> Snapshot:
         history=history,
         newest_usage_at=newest,
         used_by_zone=used_by_zone,
+        terms=plan_selectors.terms_in_force(terms, current),
+        next_terms=plan_selectors.terms_in_force(terms, current.next()),
     )
 
 
@@ -103,7 +105,8 @@ def _in_allocation_order(
     buckets: list[Bucket], now: datetime, terms: list, current: Period
 ) -> list[Bucket]:
     """The buckets valid now, zone by zone, in the order usage is allocated to them."""
-    valid = [b for b in buckets if b.valid_from <= now < b.expires_at]
+    # A forfeited bucket (R9) keeps its dates but is never usable again.
+    valid = [b for b in buckets if b.valid_from <= now < b.expires_at and not b.forfeited]
     in_force = plan_selectors.terms_in_force(terms, current)
     order = in_force.consumption_order if in_force else "rollover_first"
     return [
@@ -153,11 +156,25 @@ def member_figures(household: Household, period: Period) -> list[MemberFigures]:
             covered=Sum("usage__covered_bytes", filter=in_period),
             overage=Sum("usage__overage_bytes", filter=in_period),
             records=Count("usage", filter=in_period),
+            from_domestic=Sum("usage__from_domestic_bytes", filter=in_period),
+            capped=Sum("usage__capped_bytes", filter=in_period),
+            beyond_fair_use=Sum("usage__beyond_fair_use_bytes", filter=in_period),
         )
         .filter(Q(active=True) | Q(records__gt=0))
         .order_by("user__username")
     )
-    return [MemberFigures(m, m.used or 0, m.covered or 0, m.overage or 0) for m in members]
+    return [
+        MemberFigures(
+            m,
+            m.used or 0,
+            m.covered or 0,
+            m.overage or 0,
+            from_domestic_bytes=m.from_domestic or 0,
+            capped_bytes=m.capped or 0,
+            beyond_fair_use_bytes=m.beyond_fair_use or 0,
+        )
+        for m in members
+    ]
 
 
 def pending_rollover(terms, allowance: Bucket | None) -> int:

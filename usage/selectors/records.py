@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Member
 from core.periods import Period
+from plans import selectors as plan_selectors
 from usage.models import UsageRecord
 
 RECORDS_PER_PAGE = 20
@@ -20,6 +21,8 @@ class MyUsage:
     period: Period
     page: Page  # of the member's records in ``period``, newest first
     zone: tzinfo  # the household's time zone
+    # SPEC R12: the period's terms, which name the bytes the pool did not cover.
+    when_pool_is_empty: str | None = None
 
 
 def my_usage(
@@ -31,7 +34,8 @@ def my_usage(
 ) -> MyUsage:
     """The member's records in the period containing ``now``, newest first, one page of
     them (the first when ``page`` is missing or not a page number; the last when past
-    it). Two queries, whatever the number of records; it opens nothing."""
+    it), and the period's ``when_pool_is_empty``. Three queries, whatever the number of
+    records; it opens nothing."""
     household = member.household
     period = household.period_of(now or timezone.now())
     records = UsageRecord.objects.filter(member=member, period=period.key).order_by(
@@ -41,6 +45,9 @@ def my_usage(
         period=period,
         page=Paginator(records, per_page).get_page(page),
         zone=household.calendar.zone,
+        when_pool_is_empty=getattr(
+            plan_selectors.terms_for(household, period), "when_pool_is_empty", None
+        ),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from accounts.models import Household
+from plans.rules import order_as_list
 from usage.selectors.figures import PeriodFigures
 from usage.selectors.pool import snapshot
 
@@ -13,6 +14,7 @@ def pool_status(household: Household, *, now: datetime | None = None) -> dict:
     """The SPEC §3 ``pool_status`` JSON shape for the period containing ``now``."""
     snap = snapshot(household, now=now)
     zone = household.calendar.zone
+    from_domestic = snap.terms is not None and snap.terms.roaming_mode == "from_domestic"
 
     def iso(value: datetime) -> str:
         return value.astimezone(zone).isoformat()
@@ -48,6 +50,7 @@ def pool_status(household: Household, *, now: datetime | None = None) -> dict:
                 "overage_bytes": m.overage_bytes,
                 "cap_bytes": m.cap_bytes,
                 "cap_action": m.member.cap_action,
+                "roaming_from_domestic_bytes": m.from_domestic_bytes if from_domestic else 0,
             }
             for m in snap.members
         ],
@@ -69,4 +72,19 @@ def pool_status(household: Household, *, now: datetime | None = None) -> dict:
             }
             for p in snap.history
         ],
+        "terms": terms_figures(snap.terms),
+    }
+
+
+def terms_figures(terms) -> dict | None:
+    """SPEC R12: the carrier terms of the current period (none without a plan)."""
+    if terms is None:
+        return None
+    return {
+        "consumption_order": order_as_list(terms.consumption_order),
+        "roaming_mode": terms.roaming_mode,
+        "roaming_fair_use_bytes": terms.roaming_fair_use_bytes,
+        "rollover_bank_cap_bytes": terms.rollover_bank_cap_bytes,
+        "rollover_on_plan_change": terms.rollover_on_plan_change,
+        "when_pool_is_empty": terms.when_pool_is_empty,
     }

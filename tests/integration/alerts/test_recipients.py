@@ -37,6 +37,9 @@ def test_period_closed_goes_to_the_owner_only(record, mailoutbox):
     assert alert.figures == {
         "used_bytes": 4 * GB,
         "overage_bytes": 0,
+        "capped_bytes": 0,
+        "beyond_fair_use_bytes": 0,
+        "when_pool_is_empty": "overage",
         "rolled_bytes": 6 * GB,
         "expired_bytes": 0,
     }
@@ -44,9 +47,10 @@ def test_period_closed_goes_to_the_owner_only(record, mailoutbox):
     subject = f"Datapool · {family.household.name}: Period closed"
     assert inbox(mailoutbox) == [("olga", subject)]
     assert (
-        "Period 2026-01 is closed: 4.00\xa0GB used, 6.00\xa0GB rolled over, 0\xa0B expired, "
-        "0\xa0B overage." in mailoutbox[0].body
+        "Period 2026-01 is closed: 4.00\xa0GB used, 6.00\xa0GB rolled over, 0\xa0B expired."
+        in mailoutbox[0].body
     )
+    assert "Not covered by the pool" not in mailoutbox[0].body
 
     record(family.max, 1 * GB, at=datetime(2026, 2, 6, tzinfo=PARIS))  # announced once
     assert len(fired(family.household)) == 1

@@ -31,7 +31,11 @@ def test_pool_low_at_20_percent_left_then_empty_at_zero_each_once(family, record
     record(family.max, 100 * MB)  # 8 GB used, 2 GB left: 2 / 10 = 20 %
     assert fired(household) == [("pool_low", "domestic", 20, "2026-01")]
     low = Alert.objects.get(kind="pool_low")
-    assert low.figures == {"granted_bytes": 10 * GB, "left_bytes": 2 * GB}
+    assert low.figures == {
+        "granted_bytes": 10 * GB,
+        "left_bytes": 2 * GB,
+        "when_pool_is_empty": "overage",
+    }
     assert delivered_to(low) == EVERYONE
     assert len(mailoutbox) == 4
     assert {m.subject for m in mailoutbox} == {f"Datapool · {household.name}: Domestic pool low"}
@@ -50,7 +54,11 @@ def test_pool_low_at_20_percent_left_then_empty_at_zero_each_once(family, record
         ("pool_empty", "domestic", 0, "2026-01"),
     ]
     empty = Alert.objects.get(kind="pool_empty")
-    assert empty.figures == {"granted_bytes": 10 * GB, "left_bytes": 0}
+    assert empty.figures == {
+        "granted_bytes": 10 * GB,
+        "left_bytes": 0,
+        "when_pool_is_empty": "overage",
+    }
     assert delivered_to(empty) == EVERYONE
     assert len(mailoutbox) == 8
     assert "used up" in mailoutbox[-1].body
@@ -89,6 +97,7 @@ def test_the_pool_counts_allowance_rollover_and_packs(record):
     assert Alert.objects.get(kind="pool_low").figures == {
         "granted_bytes": 20 * GB,
         "left_bytes": 4 * GB,
+        "when_pool_is_empty": "overage",
     }
 
 
@@ -121,7 +130,11 @@ def test_roaming_low_and_empty_go_to_the_roamers_and_the_owner(family, record, m
 
     record(family.paul, 1 * MB, zone="roaming")
     assert fired(family.household) == [("roaming_low", "roaming", 20, "2026-01")]
-    assert Alert.objects.get().figures == {"granted_bytes": 1 * GB, "left_bytes": 200 * MB}
+    assert Alert.objects.get().figures == {
+        "granted_bytes": 1 * GB,
+        "left_bytes": 200 * MB,
+        "when_pool_is_empty": "overage",
+    }
     assert delivered_to(Alert.objects.get()) == ["Lea", "Olga", "Paul"]
     subject = f"Datapool · {family.household.name}: Roaming data low"
     assert inbox(mailoutbox) == [("lea", subject), ("olga", subject), ("paul", subject)]

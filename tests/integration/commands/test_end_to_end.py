@@ -168,6 +168,7 @@ def test_a_household_from_its_file_to_its_status(clock, tmp_path):
                 "overage_bytes": 0,
                 "cap_bytes": None,
                 "cap_action": "notify",
+                "roaming_from_domestic_bytes": 0,
             },
             {
                 "username": "paul",
@@ -176,6 +177,7 @@ def test_a_household_from_its_file_to_its_status(clock, tmp_path):
                 "overage_bytes": 0,
                 "cap_bytes": 2 * GB,
                 "cap_action": "block",
+                "roaming_from_domestic_bytes": 0,
             },
         ],
         "awaiting_close": [],
@@ -199,6 +201,15 @@ def test_a_household_from_its_file_to_its_status(clock, tmp_path):
                 "expired_bytes": 500 * MB,
             },
         ],
+        # The file says nothing of R7-R12: their defaults.
+        "terms": {
+            "consumption_order": ["rollover", "allowance", "bonus", "addon"],
+            "roaming_mode": "separate",
+            "roaming_fair_use_bytes": None,
+            "rollover_bank_cap_bytes": None,
+            "rollover_on_plan_change": "keep",
+            "when_pool_is_empty": "overage",
+        },
     }
     assert run("check_ledger") == ("Ledger clean: every invariant holds.\n", "")
 

@@ -13,6 +13,7 @@ from plans.models import Bucket, PeriodClose
 from plans.services import grant
 from tests.factories import GB, MB, MemberFactory, UserFactory, household_with_plan
 from tests.integration.commands.helpers import refused, run, snapshot
+from usage.models import UsageRecord
 from usage.services import record_usage
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +31,15 @@ TOP_KEYS = {
     "members",
     "awaiting_close",
     "history",
+    "terms",
+}
+TERMS_KEYS = {
+    "consumption_order",
+    "roaming_mode",
+    "roaming_fair_use_bytes",
+    "rollover_bank_cap_bytes",
+    "rollover_on_plan_change",
+    "when_pool_is_empty",
 }
 BUCKET_KEYS = {"kind", "zone", "granted_bytes", "remaining_bytes", "valid_from", "expires_at"}
 MEMBER_KEYS = {
@@ -39,6 +49,7 @@ MEMBER_KEYS = {
     "overage_bytes",
     "cap_bytes",
     "cap_action",
+    "roaming_from_domestic_bytes",
 }
 AWAITING_KEYS = {
     "period",
@@ -163,6 +174,7 @@ def assert_shape(status: dict) -> None:
     assert isinstance(status["household"], str)
     assert isinstance(status["period"], str)
     assert set(status["remaining_bytes"]) == {"domestic", "roaming"}
+    assert set(status["terms"]) == TERMS_KEYS
     for rows, keys in (
         (status["buckets"], BUCKET_KEYS),
         (status["members"], MEMBER_KEYS),
@@ -173,6 +185,8 @@ def assert_shape(status: dict) -> None:
         for row in rows:
             assert set(row) == keys
     amounts = [*status["remaining_bytes"].values(), status["rollover_remaining_bytes"]]
+    amounts += [status["terms"]["roaming_fair_use_bytes"]]
+    amounts += [status["terms"]["rollover_bank_cap_bytes"]]
     for row in status["buckets"] + status["members"] + status["awaiting_close"]:
         amounts += [value for key, value in row.items() if key.endswith("_bytes")]
     for row in status["history"]:
@@ -239,6 +253,7 @@ def test_json_has_every_figure_of_the_current_period(dupont):
                 "overage_bytes": 500 * MB,
                 "cap_bytes": 2 * GB,
                 "cap_action": "block",
+                "roaming_from_domestic_bytes": 0,
             },
             {
                 "username": "marie",
@@ -247,6 +262,7 @@ def test_json_has_every_figure_of_the_current_period(dupont):
                 "overage_bytes": 0,
                 "cap_bytes": None,
                 "cap_action": "notify",
+                "roaming_from_domestic_bytes": 0,
             },
             {
                 "username": "paul",
@@ -255,10 +271,20 @@ def test_json_has_every_figure_of_the_current_period(dupont):
                 "overage_bytes": 0,
                 "cap_bytes": 5 * GB,
                 "cap_action": "notify",
+                "roaming_from_domestic_bytes": 0,
             },
         ],
         "awaiting_close": [OCTOBER],
         "history": HISTORY,  # newest first
+        # The defaults of R7-R12: R1-R6 as they are.
+        "terms": {
+            "consumption_order": ["rollover", "allowance", "bonus", "addon"],
+            "roaming_mode": "separate",
+            "roaming_fair_use_bytes": None,
+            "rollover_bank_cap_bytes": None,
+            "rollover_on_plan_change": "keep",
+            "when_pool_is_empty": "overage",
+        },
     }
 
 
@@ -358,3 +384,49 @@ def test_an_unknown_household_or_option_is_refused(dupont, args, message):
 
     assert str(error) == message
     assert out == ""
+
+
+def test_json_says_the_carrier_terms_and_each_members_roaming_from_domestic(clock):
+    """R12: the current period's terms; per member the domestic bytes their roaming drew
+    (set on the records directly here, within what the roaming allowance covered: the
+    allocation fills them)."""
+    household = household_with_plan(
+        slug="eu",
+        monthly_allowance_bytes=250 * GB,
+        roaming_allowance_bytes=10 * GB,
+        consumption_order="bonus,addon,allowance,rollover",
+        rollover=True,
+        rollover_bank_cap_bytes=20 * GB,
+        rollover_on_plan_change="forfeit",
+        roaming_mode="from_domestic",
+        roaming_fair_use_bytes=35 * GB,
+        when_pool_is_empty="slowed",
+    )
+    ana = MemberFactory(household=household, user=UserFactory(username="ana"))
+    MemberFactory(household=household, user=UserFactory(username="bob"))
+    at = datetime(2026, 3, 2, 12, tzinfo=UTC)  # the clock: 2026-03-05
+    first = record(ana, 3 * GB, at, zone="roaming")
+    second = record(ana, 2 * GB, at.replace(hour=13), zone="roaming")
+    UsageRecord.objects.filter(pk=first.pk).update(from_domestic_bytes=3 * GB)
+    UsageRecord.objects.filter(pk=second.pk).update(from_domestic_bytes=2 * GB)
+
+    status = status_json("eu")
+
+    assert_shape(status)
+    assert status["terms"] == {
+        "consumption_order": ["bonus", "addon", "allowance", "rollover"],
+        "roaming_mode": "from_domestic",
+        "roaming_fair_use_bytes": 35 * GB,
+        "rollover_bank_cap_bytes": 20 * GB,
+        "rollover_on_plan_change": "forfeit",
+        "when_pool_is_empty": "slowed",
+    }
+    assert [(m["username"], m["roaming_from_domestic_bytes"]) for m in status["members"]] == [
+        ("ana", 5 * GB),
+        ("bob", 0),
+    ]
+    out, _ = run("pool_status", "eu")
+    assert (
+        "  Terms: order bonus, addon, allowance, rollover; roaming from_domestic "
+        "(fair use 35.0 GB); bank cap 20.0 GB; on plan change forfeit; when empty slowed"
+    ) in out.splitlines()

@@ -5,6 +5,20 @@ from core.units import format_bytes
 from usage.selectors import pool_status
 
 
+def terms_line(terms: dict) -> str:
+    """SPEC R12: the carrier terms in one line."""
+    roaming = terms["roaming_mode"]
+    if roaming == "from_domestic":
+        roaming += f" (fair use {format_bytes(terms['roaming_fair_use_bytes'])})"
+    bank = terms["rollover_bank_cap_bytes"]
+    return (
+        f"Terms: order {', '.join(terms['consumption_order'])}; roaming {roaming}; "
+        f"bank cap {'none' if bank is None else format_bytes(bank)}; "
+        f"on plan change {terms['rollover_on_plan_change']}; "
+        f"when empty {terms['when_pool_is_empty']}"
+    )
+
+
 class Command(HouseholdCommand):
     help = "The household pool for the current period, as text or as JSON (closes nothing)."
 
@@ -23,6 +37,8 @@ class Command(HouseholdCommand):
         write(f"  Domestic left: {format_bytes(remaining['domestic'])}")
         write(f"  Roaming left:  {format_bytes(remaining['roaming'])}")
         write(f"  Rolled over:   {format_bytes(status['rollover_remaining_bytes'])}")
+        if terms := status["terms"]:
+            write("  " + terms_line(terms))
         write("  Buckets:")
         for b in status["buckets"]:
             write(
