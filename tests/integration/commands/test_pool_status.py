@@ -13,7 +13,6 @@ from plans.models import Bucket, PeriodClose
 from plans.services import grant
 from tests.factories import GB, MB, MemberFactory, UserFactory, household_with_plan
 from tests.integration.commands.helpers import refused, run, snapshot
-from usage.models import UsageRecord
 from usage.services import record_usage
 
 pytestmark = pytest.mark.django_db
@@ -388,12 +387,11 @@ def test_an_unknown_household_or_option_is_refused(dupont, args, message):
 
 def test_json_says_the_carrier_terms_and_each_members_roaming_from_domestic(clock):
     """R12: the current period's terms; per member the domestic bytes their roaming drew
-    (set on the records directly here, within what the roaming allowance covered: the
-    allocation fills them)."""
+    (no roaming allowance: ana's roaming comes out of the domestic pool, R10)."""
     household = household_with_plan(
         slug="eu",
         monthly_allowance_bytes=250 * GB,
-        roaming_allowance_bytes=10 * GB,
+        roaming_allowance_bytes=0,
         consumption_order="bonus,addon,allowance,rollover",
         rollover=True,
         rollover_bank_cap_bytes=20 * GB,
@@ -405,10 +403,8 @@ def test_json_says_the_carrier_terms_and_each_members_roaming_from_domestic(cloc
     ana = MemberFactory(household=household, user=UserFactory(username="ana"))
     MemberFactory(household=household, user=UserFactory(username="bob"))
     at = datetime(2026, 3, 2, 12, tzinfo=UTC)  # the clock: 2026-03-05
-    first = record(ana, 3 * GB, at, zone="roaming")
-    second = record(ana, 2 * GB, at.replace(hour=13), zone="roaming")
-    UsageRecord.objects.filter(pk=first.pk).update(from_domestic_bytes=3 * GB)
-    UsageRecord.objects.filter(pk=second.pk).update(from_domestic_bytes=2 * GB)
+    record(ana, 3 * GB, at, zone="roaming")
+    record(ana, 2 * GB, at.replace(hour=13), zone="roaming")
 
     status = status_json("eu")
 

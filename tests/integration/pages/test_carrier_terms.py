@@ -98,11 +98,11 @@ def test_only_a_forfeiting_change_warns(client, clock, rule, next_allowance, war
 
 def roaming_household(**terms):
     """250 GB at home, 35 GB of it usable abroad by each line; paul roamed 3 GB and
-    2 GB, drawn from the domestic pool (set on the records: the allocation fills it)."""
+    2 GB, drawn from the domestic pool (no roaming allowance, R10)."""
     household = household_with_plan(
         slug="eu",
         monthly_allowance_bytes=250 * GB,
-        roaming_allowance_bytes=10 * GB,
+        roaming_allowance_bytes=0,
         roaming_mode="from_domestic",
         **terms,
     )
@@ -112,7 +112,7 @@ def roaming_household(**terms):
     paul = MemberFactory(household=household, user__username="paul", display_name="Paul")
     for amount, day in ((3 * GB, 10), (2 * GB, 11)):
         row = record(paul, amount, datetime(2026, 3, day, 9, tzinfo=UTC), zone="roaming")
-        UsageRecord.objects.filter(pk=row.pk).update(from_domestic_bytes=amount)
+        assert UsageRecord.objects.get(pk=row.pk).from_domestic_bytes == amount
     return marie, paul
 
 
