@@ -123,16 +123,20 @@ def test_r9_a_forfeit_close_rolls_nothing_and_expires_the_bank_and_the_unused():
 
 
 def test_r9_a_forfeit_close_with_12_gb_banked():
+    """12 GB banked at March's end, a change of plan from April: the close of March rolls
+    nothing and expires the 12 GB banked plus March's 9 GB unused."""
     household = household_with_plan(
         monthly_allowance_bytes=10 * GB,
         rollover=True,
         rollover_months=6,
+        consumption_order="rollover_last",
         rollover_on_plan_change="forfeit",
     )
     member = MemberFactory(household=household)
     use(member, 4 * GB, JAN_10)
-    close_periods(now=FEB_10)  # 6 GB banked
-    use(member, 4 * GB, FEB_10)  # from the bank: 2 GB left there, allowance full
+    use(member, 4 * GB, FEB_10)  # closes January lazily: 6 GB banked
+    march = datetime(2026, 3, 5, tzinfo=UTC)
+    use(member, 1 * GB, march)  # closes February lazily: 6 GB more
     other = create_plan(
         household,
         name="Other",
@@ -140,14 +144,15 @@ def test_r9_a_forfeit_close_with_12_gb_banked():
         rollover=True,
         rollover_months=6,
         rollover_on_plan_change="forfeit",
-        rollover_cap_bytes=GB,
     )
-    # February rolls 10 GB (12 GB banked), March is on another plan from April.
-    use(member, 1 * GB, datetime(2026, 3, 5, tzinfo=UTC))  # closes February lazily
-    set_plan(household, other, now=datetime(2026, 3, 5, tzinfo=UTC))
+    set_plan(household, other, now=march)  # in force from April
     close_periods(now=APR_10)
-    march = closes(household)[-1]
-    assert march == ("2026-03", 10 * GB, 0, 12 * GB + 10 * GB - 1 * GB, 12 * GB - 1 * GB, True)
+    assert closes(household)[-1] == ("2026-03", 9 * GB, 0, 12 * GB + 9 * GB, 12 * GB, True)
+    bank = Bucket.objects.filter(household=household, kind="rollover")
+    assert [(b.forfeited, b.left_bytes, b.expired_bytes) for b in bank.order_by("period")] == [
+        (True, 0, 6 * GB),
+        (True, 0, 6 * GB),
+    ]
     assert find_violations() == []
 
 
