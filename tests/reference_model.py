@@ -11,6 +11,7 @@ Periods are month indexes (``year * 12 + month - 1``); instants are aware dateti
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -65,6 +66,8 @@ class Terms:
     rollover_months: int
     rollover_cap: int | None
     order: str | tuple  # "rollover_first", "rollover_last" or the four kinds (R7)
+    bank_cap: int | None = None  # R8: rollover_bank_cap_bytes
+    on_change: str = "keep"  # R9: rollover_on_plan_change
     # SPEC R10 and R12 (allocation): where roaming draws, each member's fair-use volume.
     roaming_mode: str = "separate"
     fair_use: int | None = None
@@ -92,6 +95,8 @@ class BucketModel:
     allocated: int = 0
     rolled_out: int = 0
     expired: int = 0
+    rolls_over: bool = False  # R11
+    forfeited: bool = False  # R9
 
     def __post_init__(self) -> None:
         self.left = self.granted
@@ -112,6 +117,8 @@ class BucketModel:
             self.left,
             self.valid_from,
             self.expires_at,
+            self.rolls_over,
+            self.forfeited,
         )
 
 
@@ -138,6 +145,8 @@ class CloseModel:
     rolled: int
     expired: int
     closed_at: datetime
+    banked: int = 0  # R8
+    forfeited: bool = False  # R9
 
 
 class HouseholdModel:
@@ -155,6 +164,9 @@ class HouseholdModel:
         self.cycle_day = cycle_day
         self.first = period_index(start_period)
         self.terms = terms
+        # R9 needs the terms of each period: (first period, plan number, terms), oldest
+        # first; a plan change applies from the next period (see ``change_plan``).
+        self.terms_from: list[tuple[int, int, Terms]] = [(self.first, 0, terms)]
         self.members = {m.username: m for m in members}
         self.grace = grace
         self.buckets: list[BucketModel] = []
@@ -196,9 +208,10 @@ class HouseholdModel:
                 "valid_from": self.start(p),
                 "expires_at": self.end(p),
             }
-            self._add_bucket(zone="domestic", granted=self.terms.allowance, **common)
-            if self.terms.roaming > 0:
-                self._add_bucket(zone="roaming", granted=self.terms.roaming, **common)
+            terms = self.terms_of(p)
+            self._add_bucket(zone="domestic", granted=terms.allowance, **common)
+            if terms.roaming > 0:
+                self._add_bucket(zone="roaming", granted=terms.roaming, **common)
             self.opened_through = p
 
     # --- R4 ----------------------------------------------------------------------------
@@ -211,38 +224,112 @@ class HouseholdModel:
         return self.last_closed is not None and period <= self.last_closed
 
     def close(self, period: int, now: datetime) -> CloseModel:
+        """R4 with R8 (bank cap), R9 (forfeit at a change of plan), R11 (packs that roll
+        over), written out again from the SPEC."""
         end = self.end(period)
         self.open_through(period + 1)
+        plan, terms = self.plan_of(period)
+        next_plan, next_terms = self.plan_of(period + 1)
         (allowance,) = [
             b
             for b in self.buckets
             if b.kind == "allowance" and b.zone == "domestic" and b.period == period_key(period)
         ]
-        unused = allowance.left
+        sources, unused = [allowance], allowance.left
+        if terms.rollover and unused is not None:
+            kinds = KIND_ORDER["domestic", terms.order]
+            packs = [
+                b
+                for b in self.buckets
+                if b.rolls_over and b.expires_at <= end and b.left and b.zone == "domestic"
+            ]
+            packs.sort(key=lambda b: (kinds.index(b.kind), b.expires_at, b.valid_from, b.seq))
+            sources += packs
+            unused += sum(b.left for b in packs)
+        bank = [
+            b
+            for b in self.buckets
+            if b.kind == "rollover" and not b.forfeited and b.valid_from <= end < b.expires_at
+        ]
+        banked = sum(b.left for b in bank) + sum(
+            take for r in self.records.values() if r.at >= end for b, take in r.drawn if b in bank
+        )
+        if terms.on_change == "forfeit":
+            forfeit = next_plan != plan
+        elif terms.on_change == "forfeit_on_downgrade":
+            after, before = next_terms.allowance, terms.allowance
+            forfeit = after is not None and (before is None or after < before)
+        else:
+            forfeit = False
         rolled = 0
-        if self.terms.rollover and unused is not None:
-            cap = self.terms.rollover_cap
-            rolled = unused if cap is None else min(unused, cap)
+        if terms.rollover and unused is not None and not forfeit:
+            rolled = unused
+            if terms.rollover_cap is not None:
+                rolled = min(rolled, terms.rollover_cap)
+            if terms.bank_cap is not None:
+                rolled = min(rolled, max(0, terms.bank_cap - banked))
+        wanted = rolled
+        for source in sources if rolled else []:
+            take = min(source.left, wanted)
+            source.left -= take
+            source.rolled_out += take
+            wanted -= take
         if rolled:
-            allowance.left -= rolled
-            allowance.rolled_out += rolled
             self._add_bucket(
                 kind="rollover",
                 zone="domestic",
                 period=period_key(period),
                 granted=rolled,
                 valid_from=end,
-                expires_at=self.start(period + 1 + self.terms.rollover_months),
+                expires_at=self.start(period + 1 + terms.rollover_months),
             )
         expired = 0
+        for b in bank if forfeit else []:
+            expired += b.left
+            b.expired += b.left
+            b.left = 0
+            b.forfeited = True
         for b in self.buckets:
             if b.expires_at <= end and b.left is not None and b.left > 0:
                 expired += b.left
                 b.expired += b.left
                 b.left = 0
-        close = CloseModel(period_key(period), unused, rolled, expired, now)
+        close = CloseModel(period_key(period), unused, rolled, expired, now, banked, forfeit)
         self.closes.append(close)
         return close
+
+    def pending_rollover(self, now: datetime) -> dict[str, int]:
+        """R4.7: what each awaiting close would roll if it ran now, in order."""
+        ghost = copy.deepcopy(self)
+        return {key: ghost.close(period_index(key), now).rolled for key in self.awaiting_close(now)}
+
+    # --- terms in force (R9) -------------------------------------------------------------
+
+    def plan_of(self, period: int) -> tuple[int, Terms]:
+        """The plan number and the terms in force for ``period``."""
+        found = self.terms_from[0]
+        for entry in self.terms_from:
+            if entry[0] <= period:
+                found = entry
+        return found[1], found[2]
+
+    def terms_of(self, period: int) -> Terms:
+        return self.plan_of(period)[1]
+
+    def change_plan(self, terms: Terms, now: datetime) -> None:
+        """Another plan, in force from the next period (the one after the period
+        containing ``now``), never one already opened; from the start period while the
+        household has no activity."""
+        if self.opened_through is None and not self.closes:
+            first = self.first
+        else:
+            first = self.period_of(now) + 1
+            if self.opened_through is not None:
+                first = max(first, self.opened_through + 1)
+            first = max(first, self.first)
+        plan = max(entry[1] for entry in self.terms_from) + 1
+        kept = [entry for entry in self.terms_from if entry[0] != first]
+        self.terms_from = sorted([*kept, (first, plan, terms)], key=lambda entry: entry[0])
 
     def close_due(self, now: datetime, *, before: int | None = None) -> list[CloseModel]:
         """Close, in order, every period whose grace has passed (and before ``before``)."""
@@ -307,15 +394,16 @@ class HouseholdModel:
         drawn = self._draw(zone, at, wanted)
         rest = wanted - sum(take for _, take in drawn)
         from_domestic = beyond = 0
-        if zone == "roaming" and self.terms.roaming_mode == "from_domestic":
+        terms = self.terms_of(period)
+        if zone == "roaming" and terms.roaming_mode == "from_domestic":
             allowed = rest
-            if self.terms.fair_use is not None:
+            if terms.fair_use is not None:
                 used = sum(
                     r.from_domestic
                     for r in self.records.values()
                     if r.member == username and r.period == period_key(period)
                 )
-                allowed = min(rest, max(0, self.terms.fair_use - used))
+                allowed = min(rest, max(0, terms.fair_use - used))
             beyond = rest - allowed
             domestic = self._draw("domestic", at, allowed)
             from_domestic = sum(take for _, take in domestic)
@@ -331,7 +419,7 @@ class HouseholdModel:
     def _draw(self, zone: str, at: datetime, wanted: int) -> list[tuple[BucketModel, int]]:
         """SPEC R3.4 with R7's order: take ``wanted`` greedily from the eligible buckets
         of ``zone`` (never forfeited ones, R9)."""
-        kinds = kinds_in_order(zone, self.terms.order)
+        kinds = kinds_in_order(zone, self.terms_of(self.period_of(at)).order)
         eligible = [
             b
             for b in self.buckets
@@ -364,10 +452,13 @@ class HouseholdModel:
         at: datetime,
         expires_at: datetime | None,
         now: datetime,
+        rolls_over: bool = False,
     ) -> BucketModel:
         reasons = set()
         if not 1 <= bytes <= MAX_BYTES:
             reasons.add("bytes")
+        if rolls_over and zone == "roaming":  # R11
+            reasons.add("rolls_over")
         period = self.period_of(at)
         if expires_at is None:
             expires_at = self.end(period)
@@ -388,6 +479,7 @@ class HouseholdModel:
             granted=bytes,
             valid_from=at,
             expires_at=expires_at,
+            rolls_over=rolls_over,
         )
 
     # --- reads -------------------------------------------------------------------------

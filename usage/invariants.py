@@ -145,21 +145,50 @@ def contiguity_findings(expected: list[str], keys: list[str]) -> Iterator[Findin
         yield Finding("closes", what, expected, keys)
 
 
-def close_findings(close, in_force, rollover) -> Iterator[Finding]:
-    """SPEC R6, each close: rolled <= the unused allowance, rolled <= the rollover cap of
-    the terms ``in_force``, nothing rolled without rollover terms, and the ``rollover``
-    bucket it granted (None: none) equals rolled."""
+def close_findings(close, in_force, rollover, roll_outs=None, buckets=None) -> Iterator[Finding]:
+    """SPEC R6, each close: rolled <= unused (R11: with the packs that roll over), rolled
+    <= the rollover cap of the terms ``in_force``, rolled <= the bank's room recorded at
+    the close (R8), nothing rolled without rollover terms nor at a forfeiting close
+    (R9), the ``rollover`` bucket it granted (None: none) equals rolled, and its
+    ``roll_outs`` ((bucket id, bytes) entries; None: not checked) add up to rolled, each
+    from the period's allowance or a domestic pack that rolls over."""
     name, rolled = f"close {close.period}", close.rolled_bytes
     if close.unused_bytes is not None and rolled > close.unused_bytes:
         yield Finding(name, "rolled <= unused allowance", close.unused_bytes, rolled)
-    cap = in_force.rollover_cap_bytes if in_force else None
-    if cap is not None and rolled > cap:
-        yield Finding(name, "rolled <= rollover cap", cap, rolled)
-    if in_force is not None and not in_force.rollover and rolled:
-        yield Finding(name, "no rollover without rollover terms", 0, rolled)
+    yield from _cap_findings(name, close, in_force)
+    if close.forfeited and rolled:
+        yield Finding(name, "nothing rolls at a forfeiting close", 0, rolled)
     granted = rollover.granted_bytes if rollover else 0
     if granted != rolled:
         yield Finding(name, "rollover bucket equals rolled bytes", rolled, granted)
+    if roll_outs is not None:
+        yield from _roll_out_findings(name, close, roll_outs, buckets or {})
+
+
+def _cap_findings(name: str, close, in_force) -> Iterator[Finding]:
+    rolled = close.rolled_bytes
+    cap = in_force.rollover_cap_bytes if in_force else None
+    if cap is not None and rolled > cap:
+        yield Finding(name, "rolled <= rollover cap", cap, rolled)
+    bank_cap = getattr(in_force, "rollover_bank_cap_bytes", None) if in_force else None
+    if bank_cap is not None and rolled > max(0, bank_cap - close.banked_bytes):
+        room = max(0, bank_cap - close.banked_bytes)
+        yield Finding(name, "rolled <= the bank's room at the close", room, rolled)
+    if in_force is not None and not in_force.rollover and rolled:
+        yield Finding(name, "no rollover without rollover terms", 0, rolled)
+
+
+def _roll_out_findings(name: str, close, roll_outs, buckets) -> Iterator[Finding]:
+    total = sum(amount for _, amount in roll_outs)
+    if total != close.rolled_bytes:
+        yield Finding(name, "roll-out entries equal rolled bytes", close.rolled_bytes, total)
+    for bucket_id, _ in roll_outs:
+        b = buckets.get(bucket_id)
+        allowance = b is not None and b.kind == "allowance" and b.period == close.period
+        pack = b is not None and getattr(b, "rolls_over", False) and b.zone == "domestic"
+        if not (allowance or pack):
+            what = "roll-out from the period's allowance or a pack that rolls over"
+            yield Finding(name, what, "allowance or rolling pack", f"bucket #{bucket_id}")
 
 
 def orphan_rollover_finding(bucket) -> Finding:

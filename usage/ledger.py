@@ -186,8 +186,9 @@ def _check_fair_use(ids, in_force) -> Iterator[tuple[int, Finding]]:
 
 
 def _check_closes(ids, buckets, terms) -> Iterator[tuple[int, Finding]]:
-    """Each close: rolled <= unused allowance and <= the cap, its rollover bucket equals
-    rolled; closes contiguous from the start period; one allowance per period and zone."""
+    """Each close: rolled <= unused (with rolling packs), <= the cap and <= the bank's
+    room, nothing at a forfeiting close, its rollover bucket and its roll-out entries
+    equal rolled; closes contiguous from the start period; one allowance per period and zone."""
     starts = dict(Household.objects.filter(pk__in=ids).values_list("pk", "start_period"))
     closes = defaultdict(list)
     for close in PeriodClose.objects.filter(household_id__in=ids).order_by(
@@ -197,13 +198,19 @@ def _check_closes(ids, buckets, terms) -> Iterator[tuple[int, Finding]]:
     rollovers = {
         (b.household_id, b.period): b for b in buckets.values() if b.kind == Bucket.Kind.ROLLOVER
     }
+    roll_outs = defaultdict(list)
+    for close_id, bucket_id, amount in LedgerEntry.objects.filter(
+        household_id__in=ids, kind=LedgerEntry.Kind.ROLL_OUT
+    ).values_list("period_close_id", "bucket_id", "bytes"):
+        roll_outs[close_id].append((bucket_id, amount))
     for h, own in closes.items():
         expected = period_range(Period.parse(starts[h]), Period.parse(own[-1].period))
         for finding in contiguity_findings([p.key for p in expected], [c.period for c in own]):
             yield h, finding
         for c in own:
             in_force = terms_in_force(terms[h], Period.parse(c.period))
-            for finding in close_findings(c, in_force, rollovers.pop((h, c.period), None)):
+            rollover = rollovers.pop((h, c.period), None)
+            for finding in close_findings(c, in_force, rollover, roll_outs[c.pk], buckets):
                 yield h, finding
     for (h, _), bucket in rollovers.items():
         yield h, orphan_rollover_finding(bucket)

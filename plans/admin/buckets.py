@@ -66,6 +66,7 @@ class BucketAdmin(ReadOnlyAdmin):
                     at=naive(data["at"]),
                     expires_at=naive(data["expires_at"]),
                     note=data["note"],
+                    rolls_over=data["rolls_over"],
                 )
             except ValidationError as error:
                 show_refusal(form, error, GRANT_FIELDS)

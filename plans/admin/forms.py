@@ -30,6 +30,11 @@ class GrantForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     note = forms.CharField(max_length=200, required=False)
+    rolls_over = forms.BooleanField(
+        required=False,
+        label="Rolls over",
+        help_text="A domestic pack banked with the monthly data when the plan rolls over.",
+    )
 
 
 class ExtendForm(forms.Form):
@@ -58,6 +63,7 @@ GRANT_FIELDS = {
     "at": "at",
     "expires_at": "expires_at",
     "note": "note",
+    "rolls_over": "rolls_over",
 }
 
 

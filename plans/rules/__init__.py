@@ -18,16 +18,22 @@ from plans.rules.buckets import (  # noqa: F401
     BucketSpec,
     opening_buckets,
     pack_bucket,
+    rolls_over_problem,
 )
 from plans.rules.close import (  # noqa: F401
     COMPARED_TERMS,
+    Banked,
     CloseOutcome,
     Expiry,
     Leftover,
     close_period,
+    close_unused,
+    forfeit_expiries,
     forfeits,
     plan_changed,
+    roll_outs,
     rollover_amount,
+    rollover_bucket,
     smaller_allowance,
     what_expires,
 )

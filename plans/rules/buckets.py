@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from core.periods import Calendar, Period
+from core.problems import Problem
 
 ALLOWANCE, ROLLOVER, BONUS, ADDON = "allowance", "rollover", "bonus", "addon"
 DOMESTIC, ROAMING = "domestic", "roaming"
@@ -28,6 +29,7 @@ class BucketSpec(NamedTuple):
     valid_from: datetime
     expires_at: datetime
     note: str = ""
+    rolls_over: bool = False  # R11: a pack banked with the monthly data
 
 
 # --- R1: opening ----------------------------------------------------------------------
@@ -57,10 +59,20 @@ def pack_bucket(
     at: datetime,
     expires_at: datetime | None = None,
     note: str = "",
+    rolls_over: bool = False,
 ) -> BucketSpec:
     """SPEC R2: an add-on or bonus of ``bytes``, valid from ``at`` (the grant time) until
     ``expires_at`` or, by default, the end of the period containing ``at``. It belongs
-    to that period and changes no other bucket."""
+    to that period and changes no other bucket. R11: it may roll over with the monthly
+    data (``rolls_over``; a domestic pack only, see ``rolls_over_problem``)."""
     period = calendar.period_of(at)
     end = calendar.end(period) if expires_at is None else expires_at
-    return BucketSpec(kind, zone, period.key, bytes, at, end, note)
+    return BucketSpec(kind, zone, period.key, bytes, at, end, note, rolls_over)
+
+
+def rolls_over_problem(zone: str, rolls_over: bool) -> Problem | None:
+    """SPEC R11: only a domestic pack may roll over; a roaming grant with ``rolls_over``
+    is refused with the value."""
+    if rolls_over and zone == ROAMING:
+        return Problem("rolls_over", "a roaming grant cannot roll over", zone)
+    return None

@@ -5,6 +5,7 @@ from plans.household_file.report import HouseholdImportReport
 from plans.household_file.schema import check_household_file, read_household_file
 from plans.services.calendar import change_calendar
 from plans.services.checks import as_aware, refuse_before_start, refuse_closed, require_plan
+from plans.services.close_inputs import pending_rollovers
 from plans.services.closing import close_due, close_lazily
 from plans.services.cron import CloseReport, HouseholdCloseResult, close_periods
 from plans.services.grants import extend_expiry, grant
@@ -37,6 +38,7 @@ __all__ = [
     "move_bytes",
     "open_periods",
     "open_through",
+    "pending_rollovers",
     "read_household_file",
     "refuse_before_start",
     "refuse_closed",

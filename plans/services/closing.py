@@ -18,7 +18,8 @@ from accounts.services import fix_calendar
 from core.db import insert_objects
 from core.periods import Period, period_range
 from plans import rules, selectors
-from plans.models import Bucket, PeriodClose, Terms, Zone
+from plans.models import Bucket, PeriodClose, Terms
+from plans.services import close_inputs as inputs
 from plans.services.ledger import (
     Entry,
     LedgerRow,
@@ -32,34 +33,18 @@ from plans.services.ledger import (
 from plans.services.opening import open_through
 from plans.services.terms import load_terms, terms_in_force
 
-CLOSE_FIELDS = ["household", "period", "unused_bytes", "rolled_bytes", "expired_bytes", "closed_at"]
+CLOSE_FIELDS = [
+    "household",
+    "period",
+    "unused_bytes",
+    "rolled_bytes",
+    "expired_bytes",
+    "banked_bytes",
+    "forfeited",
+    "closed_at",
+]
 
-Pair = tuple[Household, Period]
-
-
-def _allowances(pairs: list[Pair]) -> dict[tuple[int, str], tuple[int, int | None]]:
-    """The domestic allowance of each household's period, as ``(pk, left)``."""
-    rows = Bucket.objects.filter(
-        household__in=[h for h, _ in pairs],
-        kind=Bucket.Kind.ALLOWANCE,
-        zone=Zone.DOMESTIC,
-        period__in={p.key for _, p in pairs},
-    ).values_list("household_id", "period", "pk", "left_bytes")
-    return {(household, period): (pk, left) for household, period, pk, left in rows}
-
-
-def _ending(pairs: list[Pair]) -> dict[int, list[rules.Leftover]]:
-    """Each household's buckets that reach their end by its period's end with bytes
-    left, in the buckets' own order."""
-    ends = {h.pk: h.calendar.end(p) for h, p in pairs}
-    ending = defaultdict(list)
-    rows = Bucket.objects.filter(
-        household__in=[h for h, _ in pairs], left_bytes__gt=0, expires_at__lte=max(ends.values())
-    ).values_list("household_id", "pk", "left_bytes", "expires_at")
-    for household, pk, left, expires_at in rows:
-        if expires_at <= ends[household]:
-            ending[household].append(rules.Leftover(pk, left, expires_at))
-    return ending
+Pair = inputs.Pair
 
 
 def close_round(
@@ -68,7 +53,7 @@ def close_round(
     """SPEC R4.1–R4.4: close one period for each household of ``pairs`` at once."""
     fix_calendar(h.pk for h, _ in pairs)
     open_through([h for h, _ in pairs], {h.pk: p.next() for h, p in pairs}, terms)
-    allowances, ending = _allowances(pairs), _ending(pairs)
+    allowances, ending, bank = inputs.allowances(pairs), inputs.ending(pairs), inputs.bank(pairs)
     outcomes = [
         (
             household,
@@ -78,6 +63,8 @@ def close_round(
                 terms_in_force(terms, household, period),
                 allowance=allowances[household.pk, period.key],
                 ending=ending[household.pk],
+                bank=bank[household.pk],
+                next_terms=inputs.next_terms(terms, household, period),
             ),
         )
         for household, period in pairs
@@ -97,17 +84,23 @@ def write_outcomes(
             unused_bytes=outcome.unused,
             rolled_bytes=outcome.rolled,
             expired_bytes=outcome.expired,
+            banked_bytes=outcome.banked,
+            forfeited=outcome.forfeit,
             closed_at=now,
         )
         for household, outcome in outcomes
     ]
     insert_objects(closes, CLOSE_FIELDS)
     done = list(zip(closes, (outcome for _, outcome in outcomes), strict=True))
-    moves = {o.rolled_from: Move(rolled_out=o.rolled) for _, o in done if o.rolled}
+    moves: dict[int, Move] = {}
     for _, outcome in done:
+        for out in outcome.roll_outs:
+            moves[out.pk] = moves.get(out.pk, Move()) + Move(rolled_out=out.bytes)
         for expiry in outcome.expiries:
             moves[expiry.pk] = moves.get(expiry.pk, Move()) + Move(expired=expiry.bytes)
     move_bytes(moves)
+    if forfeited := [pk for _, o in done for pk in o.forfeited]:
+        Bucket.objects.filter(pk__in=forfeited).update(forfeited=True)
     rollovers = [
         (close, new_bucket(close.household_id, o.rollover, created_at=now))
         for close, o in done
@@ -121,9 +114,9 @@ def write_outcomes(
 def _close_entries(done, rollovers) -> list[LedgerRow]:
     """The roll-outs, then the roll-ins, then the expiries of a round of closes."""
     entries = [
-        LedgerRow(c.household_id, o.rolled_from, Entry.ROLL_OUT, o.rolled, o.rolled_at, c.pk)
+        LedgerRow(c.household_id, out.pk, Entry.ROLL_OUT, out.bytes, out.at, c.pk)
         for c, o in done
-        if o.rolled
+        for out in o.roll_outs
     ]
     entries += [grant_entries([b], Entry.ROLL_IN, close=c)[0] for c, b in rollovers]
     entries += [

@@ -35,15 +35,18 @@ def grant(
     at: datetime | None = None,
     expires_at: datetime | None = None,
     note: str = "",
+    rolls_over: bool = False,
     now: datetime | None = None,
 ) -> Bucket:
     """SPEC R2: grant an add-on or bonus, valid from ``at`` (default now) until
     ``expires_at`` (default the end of the period containing ``at``). Like usage, it
-    first closes the earlier periods whose grace has passed (R4.6)."""
+    first closes the earlier periods whose grace has passed (R4.6). R11: a domestic
+    pack may roll over with the monthly data (``rolls_over``)."""
     now = now or timezone.now()
     refuse(choice_problem("kind", kind, [Bucket.Kind.ADDON, Bucket.Kind.BONUS]))
     refuse(choice_problem("zone", zone, list(Zone.values)))
     refuse(bytes_problem("bytes", bytes, minimum=1, maximum=MAX_BYTES))
+    refuse(rules.rolls_over_problem(zone, rolls_over))
     if len(note) > 200:
         raise Refused("note", "must be at most 200 characters", note[:40] + "…")
     at = as_aware(household, at or now, "at")
@@ -59,6 +62,7 @@ def grant(
         at=at,
         expires_at=expires_at,
         note=note,
+        rolls_over=rolls_over,
     )
     refuse(rules.date_range_problem("expires_at", spec.expires_at))
     refuse(rules.expiry_problem(spec.valid_from, spec.expires_at))

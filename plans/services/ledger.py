@@ -33,6 +33,7 @@ BUCKET_FIELDS = [
     "valid_from",
     "expires_at",
     "note",
+    "rolls_over",
     "created_at",
 ]
 
@@ -75,6 +76,7 @@ def new_bucket(household_id: int, spec: BucketSpec, *, created_at: datetime) -> 
         valid_from=spec.valid_from,
         expires_at=spec.expires_at,
         note=spec.note,
+        rolls_over=spec.rolls_over,
         created_at=created_at,
     )
 

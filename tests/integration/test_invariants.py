@@ -122,6 +122,7 @@ PACK = st.fixed_dictionaries(
         "when": st.sampled_from(["clock", "clock", "recent", "previous", "future", "bucket_edge"]),
         "fraction": FRACTIONS,
         "lifetime_hours": st.one_of(st.none(), st.integers(1, 100 * 24)),
+        "rolls_over": st.sampled_from([False, False, True]),  # R11
     }
 )
 REFUSALS = [
@@ -173,6 +174,7 @@ def actions() -> st.SearchStrategy:
             bad_bytes=st.sampled_from([0, -1, MAX_BYTES + 1]),
         ),
         action("change_member", member=MEMBER_INDEXES, active=st.booleans(), cap=CAPS),
+        *[action("change_plan", terms=plan_terms()) for _ in range(2)],
     )
 
 
@@ -194,15 +196,38 @@ def allocation_terms(draw):
 
 
 @st.composite
-def household_configs(draw):
-    terms = Terms(
-        allowance=draw(st.sampled_from([None, 0, GB, 2 * GB, 5 * GB, 20 * GB])),
+def plan_terms(draw):
+    return Terms(
+        allowance=draw(st.sampled_from([None, 0, GB, 2 * GB, 5 * GB, 20 * GB, 20 * GB])),
         roaming=draw(st.sampled_from([0, GB, 3 * GB])),
-        rollover=draw(st.sampled_from([True, True, False])),
-        rollover_months=draw(st.integers(1, 3)),
+        rollover=draw(st.sampled_from([True, True, True, False])),
+        rollover_months=draw(st.sampled_from([1, 2, 3, 6])),
         rollover_cap=draw(st.sampled_from([None, None, 0, 2 * GB])),
+        bank_cap=draw(st.sampled_from([None, None, 0, GB, 3 * GB, 25 * GB])),  # R8
+        on_change=draw(st.sampled_from(["keep", "forfeit", "forfeit_on_downgrade"])),  # R9
         **draw(allocation_terms()),
     )
+
+
+def plan_fields(terms: Terms) -> dict:
+    return {
+        "monthly_allowance_bytes": terms.allowance,
+        "roaming_allowance_bytes": terms.roaming,
+        "rollover": terms.rollover,
+        "rollover_months": terms.rollover_months,
+        "rollover_cap_bytes": terms.rollover_cap,
+        "consumption_order": stored_order(order_as_list(terms.order)),
+        "rollover_bank_cap_bytes": terms.bank_cap,
+        "rollover_on_plan_change": terms.on_change,
+        "roaming_mode": terms.roaming_mode,
+        "roaming_fair_use_bytes": terms.fair_use,
+        "when_pool_is_empty": terms.when_empty,
+    }
+
+
+@st.composite
+def household_configs(draw):
+    terms = draw(plan_terms())
     members = [(draw(CAPS), True)]  # the owner
     for _ in range(draw(st.integers(0, 2))):
         members.append((draw(CAPS), draw(st.sampled_from([True, True, True, False]))))
@@ -251,19 +276,7 @@ class AccountingMachine(RuleBasedStateMachine):
         )
         first = self.model.first
         self.clock = self.model.start(first) + timedelta(seconds=config["clock_offset"])
-        plan = create_plan(
-            self.household,
-            name="Plan",
-            monthly_allowance_bytes=terms.allowance,
-            roaming_allowance_bytes=terms.roaming,
-            rollover=terms.rollover,
-            rollover_months=terms.rollover_months,
-            rollover_cap_bytes=terms.rollover_cap,
-            consumption_order=stored_order(order_as_list(terms.order)),
-            roaming_mode=terms.roaming_mode,
-            roaming_fair_use_bytes=terms.fair_use,
-            when_pool_is_empty=terms.when_empty,
-        )
+        plan = create_plan(self.household, name="Plan", **plan_fields(terms))
         set_plan(self.household, plan, now=self.clock)
         self.members = [
             create_member(
@@ -372,7 +385,9 @@ class AccountingMachine(RuleBasedStateMachine):
         self.block_cap_at_record[ref] = block_cap
         self.to_check = "all"
 
-    def do_grant(self, *, kind, zone, bytes, at, expires_at, must_refuse=False) -> None:
+    def do_grant(
+        self, *, kind, zone, bytes, at, expires_at, rolls_over=False, must_refuse=False
+    ) -> None:
         def call():
             return grant(
                 self.household,
@@ -381,6 +396,7 @@ class AccountingMachine(RuleBasedStateMachine):
                 bytes=bytes,
                 at=at,
                 expires_at=expires_at,
+                rolls_over=rolls_over,
                 now=self.clock,
             )
 
@@ -392,6 +408,7 @@ class AccountingMachine(RuleBasedStateMachine):
                 at=at or self.clock,
                 expires_at=expires_at,
                 now=self.clock,
+                rolls_over=rolls_over,
             )
         except Refusal as refusal:
             self.expect_refused(refusal, call)
@@ -508,7 +525,16 @@ class AccountingMachine(RuleBasedStateMachine):
                 bytes=pack["bytes"],
                 at=at,
                 expires_at=expires_at,
+                rolls_over=pack["rolls_over"],
             )
+
+    def change_plan(self, terms):
+        """R9: another plan, in force from the next period (or the first not opened)."""
+        plans = self.household.plans.count()
+        plan = create_plan(self.household, name=f"Plan {plans + 1}", **plan_fields(terms))
+        set_plan(self.household, plan, now=self.clock)
+        self.model.change_plan(terms, self.clock)
+        self.to_check = "status"
 
     def change_member(self, member, active, cap):
         member = self.member(member)
@@ -533,8 +559,9 @@ class AccountingMachine(RuleBasedStateMachine):
         (result,) = report.results
         assert not result.error
         assert [
-            (c.period, c.unused_bytes, c.rolled_bytes, c.expired_bytes) for c in result.closes
-        ] == [(c.period, c.unused, c.rolled, c.expired) for c in expected]
+            (c.period, c.unused_bytes, c.rolled_bytes, c.expired_bytes, c.banked_bytes, c.forfeited)
+            for c in result.closes
+        ] == [(c.period, c.unused, c.rolled, c.expired, c.banked, c.forfeited) for c in expected]
 
     # --- after every step --------------------------------------------------------------
     # A step that changed nothing (a refusal or an identical replay, both proven
@@ -555,7 +582,7 @@ class AccountingMachine(RuleBasedStateMachine):
 
     def check_status(self, status: dict, buckets: list[Bucket]) -> None:
         model, now = self.model, self.clock
-        valid = [b for b in buckets if b.valid_from <= now < b.expires_at]
+        valid = [b for b in buckets if b.valid_from <= now < b.expires_at and not b.forfeited]
         for zone in ("domestic", "roaming"):
             lefts = [b.left_bytes for b in valid if b.zone == zone]
             assert status["remaining_bytes"][zone] == (None if None in lefts else sum(lefts))
@@ -566,9 +593,11 @@ class AccountingMachine(RuleBasedStateMachine):
         assert status["remaining_bytes"] == model.remaining(now)
         assert status["rollover_remaining_bytes"] == model.rollover_remaining(now)
         assert [p["period"] for p in status["awaiting_close"]] == model.awaiting_close(now)
+        pending = model.pending_rollover(now)  # R4.7, with R8, R9 and R11
         for row in status["awaiting_close"]:
             used = (row["used_bytes"], row["covered_bytes"], row["overage_bytes"])
             assert used == model.usage_of(row["period"])
+            assert row["pending_rollover_bytes"] == pending[row["period"]]
         assert [tuple(h[key] for key in HISTORY_FIGURES) for h in status["history"]] == [
             (c.period, *model.usage_of(c.period), c.rolled, c.expired)
             for c in reversed(model.closes)
@@ -646,9 +675,15 @@ class AccountingMachine(RuleBasedStateMachine):
             )
             for ref, r in model.records.items()
         }
-        assert [
-            (c.period, c.unused_bytes, c.rolled_bytes, c.expired_bytes, c.closed_at) for c in closes
-        ] == [(c.period, c.unused, c.rolled, c.expired, c.closed_at) for c in model.closes]
+        assert [close_state(c) for c in closes] == [
+            (c.period, c.unused, c.rolled, c.expired, c.closed_at, c.banked, c.forfeited)
+            for c in model.closes
+        ]
+
+
+def close_state(c: PeriodClose) -> tuple:
+    figures = (c.period, c.unused_bytes, c.rolled_bytes, c.expired_bytes, c.closed_at)
+    return (*figures, c.banked_bytes, c.forfeited)
 
 
 def bucket_state(b: Bucket) -> tuple:
@@ -663,6 +698,8 @@ def bucket_state(b: Bucket) -> tuple:
         b.left_bytes,
         b.valid_from,
         b.expires_at,
+        b.rolls_over,
+        b.forfeited,
     )
 
 

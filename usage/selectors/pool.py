@@ -48,15 +48,14 @@ def snapshot(household: Household, *, now: datetime | None = None) -> Snapshot:
     first_open = Period.parse(closes[0].period).next() if closes else household.first_period
     # A household without a plan has nothing to close: no period awaits a close.
     awaiting_periods = period_range(first_open, current.previous()) if terms else []
-    buckets, allowances = _buckets(household, now, [p.key for p in awaiting_periods])
+    buckets = _buckets(household, now)
     usage, used_by_zone, newest = _usage(household, current)
+    pending = pending_rollover(household, awaiting_periods, terms)
     awaiting = [
         period_figures(
             usage,
             p.key,
-            pending_rollover_bytes=pending_rollover(
-                plan_selectors.terms_in_force(terms, p), allowances.get(p.key)
-            ),
+            pending_rollover_bytes=pending[p.key],
             closes_after=plan_selectors.closes_after(household, p),
         )
         for p in awaiting_periods
@@ -82,23 +81,13 @@ def snapshot(household: Household, *, now: datetime | None = None) -> Snapshot:
     )
 
 
-def _buckets(
-    household: Household, now: datetime, awaiting_keys: list[str]
-) -> tuple[list[Bucket], dict[str, Bucket]]:
-    """The buckets valid now, and the domestic allowances of the periods awaiting their
-    close by period (one query)."""
-    buckets = list(
-        Bucket.objects.filter(household=household).filter(
-            Q(valid_from__lte=now, expires_at__gt=now)
-            | Q(kind=Bucket.Kind.ALLOWANCE, zone=Zone.DOMESTIC, period__in=awaiting_keys)
+def _buckets(household: Household, now: datetime) -> list[Bucket]:
+    """The buckets valid now (one query)."""
+    return list(
+        Bucket.objects.filter(
+            household=household, valid_from__lte=now, expires_at__gt=now, forfeited=False
         )
     )
-    allowances = {
-        b.period: b
-        for b in buckets
-        if b.kind == Bucket.Kind.ALLOWANCE and b.zone == Zone.DOMESTIC and b.period in awaiting_keys
-    }
-    return buckets, allowances
 
 
 def _in_allocation_order(
@@ -177,11 +166,13 @@ def member_figures(household: Household, period: Period) -> list[MemberFigures]:
     ]
 
 
-def pending_rollover(terms, allowance: Bucket | None) -> int:
-    """SPEC R4.7: while P awaits its close, its coming rollover (unused allowance, capped)."""
-    if allowance is None:
-        return 0
-    return plan_selectors.rollover_amount(terms, allowance.left_bytes)
+def pending_rollover(household: Household, periods: list[Period], terms: list) -> dict[str, int]:
+    """SPEC R4.7: while P awaits its close, its coming rollover: what the close would roll
+    if it ran now (R4.1 with R8, R9 and R11), the earlier waiting periods taken as closed
+    first; the close's own rule on the close's own inputs (no query when none waits)."""
+    if not periods:
+        return {}
+    return plan_services.pending_rollovers(household, periods, terms)
 
 
 def forecast(snap: Snapshot) -> dict:

@@ -36,8 +36,13 @@ class Command(HouseholdCommand):
             "--expires-at", help="Expiry (ISO 8601); default: the end of the period of --at."
         )
         parser.add_argument("--note", default="")
+        parser.add_argument(
+            "--rolls-over",
+            action="store_true",
+            help="A domestic pack that rolls over with the monthly data (SPEC R11).",
+        )
 
-    def handle(self, *args, kind, zone, amount, at, expires_at, note, **options):
+    def handle(self, *args, kind, zone, amount, at, expires_at, note, rolls_over, **options):
         household = self.household(options)
         bucket = grant(
             household,
@@ -47,6 +52,7 @@ class Command(HouseholdCommand):
             at=parse_time("--at", at),
             expires_at=parse_time("--expires-at", expires_at),
             note=note,
+            rolls_over=rolls_over,
         )
         zone_info = household.calendar.zone
         self.stdout.write(

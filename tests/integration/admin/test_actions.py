@@ -395,3 +395,28 @@ def test_invitation_needs_an_email_address(owner_client, alpha, django_capture_o
         )
     assert mail.outbox == []
     assert messages_of(response) == ["dan: the member has no email address (dan)"]
+
+
+def test_grant_form_grants_a_pack_that_rolls_over(owner_client, alpha):
+    """SPEC R11: the grant form's checkbox; a roaming pack that rolls over is refused
+    beside the field."""
+    owner_client.post(
+        GRANT_URL,
+        {
+            "kind": "addon",
+            "zone": "domestic",
+            "amount": "2GB",
+            "note": "Banked",
+            "rolls_over": "on",
+        },
+    )
+    assert Bucket.objects.get(note="Banked").rolls_over is True
+    response = owner_client.post(
+        GRANT_URL,
+        {"kind": "addon", "zone": "roaming", "amount": "2GB", "note": "No", "rolls_over": "on"},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["rolls_over"] == [
+        "a roaming grant cannot roll over (roaming)"
+    ]
+    assert not Bucket.objects.filter(note="No").exists()
