@@ -237,7 +237,7 @@ class HouseholdModel:
         ]
         sources, unused = [allowance], allowance.left
         if terms.rollover and unused is not None:
-            kinds = KIND_ORDER["domestic", terms.order]
+            kinds = kinds_in_order("domestic", terms.order)
             packs = [
                 b
                 for b in self.buckets
