@@ -27,6 +27,7 @@ from usage.selectors import (
     household_uncovered,
     member_uncovered,
     my_usage,
+    period_uncovered,
     snapshot,
     uncovered_parts,
 )
@@ -128,7 +129,8 @@ def history(request: MemberRequest) -> HttpResponse:
     an HTMX request gets the whole page too."""
     periods = closed_periods(request.member.household)
     chart = history_chart(list(reversed(periods)))
-    return render_page(request, "history", {"periods": periods, "chart": chart})
+    rows = [{"figures": p, "uncovered": period_uncovered(p)} for p in periods]
+    return render_page(request, "history", {"periods": periods, "rows": rows, "chart": chart})
 
 
 @require_GET

@@ -16,6 +16,7 @@ from usage.selectors.terms import (
     fair_use,
     household_uncovered,
     member_uncovered,
+    period_uncovered,
     pool_empty_words,
     uncovered_parts,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "member_uncovered",
     "my_usage",
     "pending_rollover",
+    "period_uncovered",
     "pool_empty_words",
     "pool_status",
     "snapshot",

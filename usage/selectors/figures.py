@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from accounts.models import Household, Member
 from core.periods import Period
+from plans import selectors as plan_selectors
 from plans.models import Bucket, Terms, Zone
 
 
@@ -54,16 +55,26 @@ class PeriodFigures:
     expired_bytes: int = 0
     pending_rollover_bytes: int = 0
     closes_after: datetime | None = None
+    # SPEC R12: why the overage was not covered, and the period's word for the rest.
+    capped_bytes: int = 0
+    beyond_fair_use_bytes: int = 0
+    when_pool_is_empty: str | None = None
 
 
-def period_figures(usage: dict[str, dict], key: str, **extra) -> PeriodFigures:
-    """``key``'s figures from per-period usage sums (``used``, ``covered``, ``overage``)."""
+def period_figures(usage: dict[str, dict], key: str, *, terms=(), **extra) -> PeriodFigures:
+    """``key``'s figures from per-period usage sums (``used``, ``covered``, ``overage``,
+    ``capped``, ``beyond_fair_use``), and the period's ``when_pool_is_empty`` from the
+    household's ``terms`` rows (oldest first)."""
     row = usage.get(key, {})
+    in_force = plan_selectors.terms_in_force(list(terms), Period.parse(key)) if terms else None
     return PeriodFigures(
         key,
         used_bytes=row.get("used") or 0,
         covered_bytes=row.get("covered") or 0,
         overage_bytes=row.get("overage") or 0,
+        capped_bytes=row.get("capped") or 0,
+        beyond_fair_use_bytes=row.get("beyond_fair_use") or 0,
+        when_pool_is_empty=in_force.when_pool_is_empty if in_force else None,
         **extra,
     )
 

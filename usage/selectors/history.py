@@ -21,7 +21,7 @@ def closed_periods(
     """The last ``limit`` closed periods, newest first: used, covered and overage (all
     zones together), rolled over and expired. Three queries at most, whatever the number
     of members or months; like every page it may open the current period (R1)."""
-    open_current(household, now or timezone.now())
+    _, terms = open_current(household, now or timezone.now())
     closes = closes_of(household, limit=limit)
     keys = [c.period for c in closes]
     usage = {
@@ -29,9 +29,21 @@ def closed_periods(
         for row in UsageRecord.objects.filter(household=household, period__in=keys)
         .order_by()
         .values("period")
-        .annotate(used=Sum("bytes"), covered=Sum("covered_bytes"), overage=Sum("overage_bytes"))
+        .annotate(
+            used=Sum("bytes"),
+            covered=Sum("covered_bytes"),
+            overage=Sum("overage_bytes"),
+            capped=Sum("capped_bytes"),
+            beyond_fair_use=Sum("beyond_fair_use_bytes"),
+        )
     }
     return [
-        period_figures(usage, c.period, rolled_bytes=c.rolled_bytes, expired_bytes=c.expired_bytes)
+        period_figures(
+            usage,
+            c.period,
+            terms=terms,
+            rolled_bytes=c.rolled_bytes,
+            expired_bytes=c.expired_bytes,
+        )
         for c in closes
     ]

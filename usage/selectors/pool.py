@@ -61,7 +61,13 @@ def snapshot(household: Household, *, now: datetime | None = None) -> Snapshot:
         for p in awaiting_periods
     ]
     history = [
-        period_figures(usage, c.period, rolled_bytes=c.rolled_bytes, expired_bytes=c.expired_bytes)
+        period_figures(
+            usage,
+            c.period,
+            terms=terms,
+            rolled_bytes=c.rolled_bytes,
+            expired_bytes=c.expired_bytes,
+        )
         for c in closes
     ]
     return Snapshot(
@@ -107,6 +113,9 @@ def _in_allocation_order(
     ]
 
 
+SUMS = ("used", "covered", "overage", "capped", "beyond_fair_use")
+
+
 def _usage(
     household: Household, current: Period
 ) -> tuple[dict[str, dict], dict[str, int], datetime | None]:
@@ -121,11 +130,13 @@ def _usage(
             used=Sum("bytes"),
             covered=Sum("covered_bytes"),
             overage=Sum("overage_bytes"),
+            capped=Sum("capped_bytes"),
+            beyond_fair_use=Sum("beyond_fair_use_bytes"),
             newest=Max("started_at"),
         )
     ):
-        total = usage.setdefault(row["period"], {"used": 0, "covered": 0, "overage": 0})
-        for key in ("used", "covered", "overage"):
+        total = usage.setdefault(row["period"], dict.fromkeys(SUMS, 0))
+        for key in SUMS:
             total[key] += row[key]
         total["newest"] = max(filter(None, [total.get("newest"), row["newest"]]))
         if row["period"] == current.key:

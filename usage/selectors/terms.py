@@ -11,7 +11,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from plans import rules as plan_rules
 from plans.models import RoamingMode, WhenPoolIsEmpty
-from usage.selectors.figures import MemberFigures, Snapshot
+from usage.selectors.figures import MemberFigures, PeriodFigures, Snapshot
 
 # SPEC R12: the bytes an empty pool left, named as the plan says.
 POOL_EMPTY_WORDS = {
@@ -72,6 +72,16 @@ def member_uncovered(figures: MemberFigures, when_pool_is_empty: str | None) -> 
         beyond_fair_use=figures.beyond_fair_use_bytes,
         when_pool_is_empty=when_pool_is_empty,
         member_name=figures.member.name,
+    )
+
+
+def period_uncovered(figures: PeriodFigures) -> list[UncoveredPart]:
+    """SPEC R12: a past period's uncovered bytes, named by that period's terms."""
+    return uncovered_parts(
+        overage=figures.overage_bytes,
+        capped=figures.capped_bytes,
+        beyond_fair_use=figures.beyond_fair_use_bytes,
+        when_pool_is_empty=figures.when_pool_is_empty,
     )
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import translation
 
-from plans.services import create_plan, set_plan
+from plans.services import close_periods, create_plan, set_plan
 from tests.factories import GB, MB, MemberFactory, household_with_plan
 from tests.integration.pages.conftest import NOW
 from tests.integration.pages.helpers import Page, htmx, record
@@ -214,3 +214,36 @@ def test_my_usage_names_each_records_uncovered_bytes(client, clock):
         page = Page(response.content)
         assert page.text("record-uncovered-pool_empty") == "⚠ 1.50\xa0GB blocked"
         assert page.text("record-uncovered-capped") == "⚠ 500\xa0MB stopped by Léa's cap"
+
+
+def test_history_names_each_periods_uncovered_bytes_by_that_periods_terms(client, clock):
+    """1 GB a month, slowed when empty in January, blocked from February; Léa's 2 GB
+    block cap: 3 GB a month leaves 1 GB her cap refused and 1 GB the empty pool's."""
+    household = household_with_plan(
+        slug="words", monthly_allowance_bytes=1 * GB, when_pool_is_empty="slowed"
+    )
+    lea = MemberFactory(
+        household=household,
+        user__username="lea",
+        display_name="Léa",
+        monthly_cap_bytes=2 * GB,
+        cap_action="block",
+    )
+    january = datetime(2026, 1, 10, 9, tzinfo=UTC)
+    blocked = create_plan(
+        household, name="Blocked", monthly_allowance_bytes=1 * GB, when_pool_is_empty="blocked"
+    )
+    record(lea, 3 * GB, january)
+    set_plan(household, blocked, now=january)  # from February
+    record(lea, 3 * GB, datetime(2026, 2, 10, 9, tzinfo=UTC))
+    close_periods(now=NOW)
+    client.force_login(lea.user)
+
+    page = Page(client.get("/history/").content)
+
+    for period, words in (("2026-01", "at reduced speed"), ("2026-02", "blocked")):
+        assert page.bytes(f"history-uncovered-pool_empty-{period}") == 1 * GB
+        assert page.text(f"history-uncovered-pool_empty-{period}") == f"1.00\xa0GB {words}"
+        assert page.text(f"history-uncovered-capped-{period}") == (
+            "1.00\xa0GB stopped by members' caps"
+        )
