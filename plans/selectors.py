@@ -9,18 +9,7 @@ from django.db.models import Max
 
 from accounts.models import Household
 from core.periods import Period
-from plans import rules
 from plans.models import Bucket, PeriodClose, Terms, Zone
-
-
-def allocation_order(buckets, *, consumption_order: str, zone: str) -> list[Bucket]:
-    """SPEC R3.2: buckets in the order usage draws on them (``rules.draw_order``)."""
-    return rules.draw_order(buckets, consumption_order=consumption_order, zone=zone)
-
-
-def rollover_amount(terms: Terms | None, unused: int | None) -> int:
-    """SPEC R4.1: what rolls over (``rules.rollover_amount``)."""
-    return rules.rollover_amount(terms, unused)
 
 
 def grace() -> timedelta:

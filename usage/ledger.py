@@ -15,7 +15,8 @@ from django.db.models import Count, Sum
 
 from accounts.models import Household
 from core.periods import Period, period_range
-from plans.models import Bucket, LedgerEntry, PeriodClose, RoamingMode, Terms, Zone
+from plans import services as plan_services
+from plans.models import Bucket, LedgerEntry, PeriodClose, RoamingMode, Zone
 from plans.selectors import terms_in_force
 from usage.invariants import (
     Finding,
@@ -61,9 +62,7 @@ def find_violations(household: Household | None = None) -> list[Violation]:
 def _check(ids: list[int]) -> list[Violation]:
     slugs = dict(Household.objects.filter(pk__in=ids).values_list("pk", "slug"))
     buckets = {b.pk: b for b in Bucket.objects.filter(household_id__in=ids)}
-    terms = defaultdict(list)
-    for row in Terms.objects.filter(household_id__in=ids).order_by("household_id", "period"):
-        terms[row.household_id].append(row)
+    terms = plan_services.load_terms(ids)
     return [
         Violation(slugs[household_id], *finding)
         for household_id, finding in chain(

@@ -16,7 +16,7 @@ from plans.models import Plan, Terms
 from plans.services.locks import lock_household
 
 
-def load_terms(households: list[Household]) -> dict[int, list[Terms]]:
+def load_terms(households: list[Household] | list[int]) -> dict[int, list[Terms]]:
     """Every household's terms rows, oldest first, in one query."""
     terms = defaultdict(list)
     for row in Terms.objects.filter(household__in=households).order_by("household_id", "period"):

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Household
 from core.periods import Period, period_range
+from plans import rules as plan_rules
 from plans import selectors as plan_selectors
 from plans import services as plan_services
 from plans.models import Bucket, PeriodClose, Zone
@@ -107,7 +108,7 @@ def _in_allocation_order(
     return [
         bucket
         for zone in Zone.values
-        for bucket in plan_selectors.allocation_order(
+        for bucket in plan_rules.draw_order(
             [b for b in valid if b.zone == zone], consumption_order=order, zone=zone
         )
     ]

@@ -20,6 +20,7 @@ from accounts.models import Household, Member
 from accounts.services import fix_calendar
 from core.db import insert_rows
 from core.periods import Period
+from plans import rules as plan_rules
 from plans import selectors as plan_selectors
 from plans import services as plan_services
 from plans.models import Bucket, LedgerEntry, RoamingMode, Zone
@@ -227,7 +228,7 @@ def _ordered_buckets(part: dict[Household, list[Usage]], in_force) -> Iterator[t
     for household, own in part.items():
         order = in_force[household.pk].consumption_order
         ordered = {
-            zone: plan_selectors.allocation_order(
+            zone: plan_rules.draw_order(
                 candidates[household.pk, zone], consumption_order=order, zone=zone
             )
             for zone in _zones(own, in_force[household.pk])
