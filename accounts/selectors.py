@@ -22,7 +22,7 @@ def owner_household(request) -> Household | None:
     """The household the signed-in user owns (active owner), cached on the request."""
     if not hasattr(request, "_owner_household"):
         member = member_for(request.user)
-        owns = member is not None and member.active and member.role == Member.Role.OWNER
+        owns = member is not None and member.active and member.is_owner
         request._owner_household = member.household if owns else None
     return request._owner_household
 

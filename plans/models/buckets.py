@@ -74,8 +74,12 @@ class Bucket(models.Model):
                     "(only a domestic allowance may be unlimited)"
                 ),
             ),
+            # A grant is at most 10^13 bytes (R2); a rollover bucket holds what rolled,
+            # which with packs that roll over (R11) may add up to more.
             models.CheckConstraint(
-                condition=Q(granted_bytes__isnull=True) | Q(granted_bytes__lte=MAX_BYTES),
+                condition=Q(granted_bytes__isnull=True)
+                | Q(granted_bytes__lte=MAX_BYTES)
+                | Q(kind="rollover"),
                 name="bucket_granted_at_most_1e13",
             ),
             models.CheckConstraint(

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.models import MAX_BYTES, Household, period_key_validator
+from plans import rules
 
 
 class ConsumptionOrder(models.TextChoices):
@@ -23,8 +24,8 @@ class ConsumptionOrder(models.TextChoices):
 
 # Every stored form of a consumption order (R7): the two names and the 24 lists.
 CONSUMPTION_ORDERS = [
-    *ConsumptionOrder.values,
-    *(",".join(order) for order in permutations(["allowance", "rollover", "bonus", "addon"])),
+    *rules.KIND_ORDER,
+    *(",".join(order) for order in permutations(rules.KINDS)),
 ]
 
 

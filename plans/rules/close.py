@@ -85,17 +85,11 @@ def roll_outs(
     return moves
 
 
-def what_expires(
-    ending: Iterable[Leftover],
-    *,
-    rolled_from: int | None = None,
-    rolled: int = 0,
-    rolled_out: Iterable[Expiry] = (),
-) -> list[Expiry]:
+def what_expires(ending: Iterable[Leftover], *, rolled_out: Iterable[Expiry] = ()) -> list[Expiry]:
     """SPEC R4.2: everything that reaches its end by P's end and still has bytes left
-    expires, in the order given, less what rolled out of it (``rolled_out``, or the
-    ``rolled`` bytes of the allowance ``rolled_from``). Rolled data never rolls again."""
-    taken = {move.pk: move.bytes for move in rolled_out} or {rolled_from: rolled}
+    expires, in the order given, less what rolled out of it (``rolled_out``). Rolled
+    data never rolls again."""
+    taken = {move.pk: move.bytes for move in rolled_out}
     expiries = []
     for bucket in ending:
         left = bucket.left - taken.get(bucket.pk, 0)
@@ -182,7 +176,7 @@ def close_period(
     forfeit = terms is not None and forfeits(terms, next_terms)
     rolled = rollover_amount(terms, unused, banked=banked, forfeit=forfeit)
     moves = roll_outs((pk, left), packs, rolled=rolled, at=end) if rolled else []
-    expiries = what_expires(ending, rolled_from=pk, rolled=0, rolled_out=moves)
+    expiries = what_expires(ending, rolled_out=moves)
     if forfeit:
         expiries += forfeit_expiries(bank, end)
     return CloseOutcome(

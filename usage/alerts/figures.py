@@ -33,7 +33,7 @@ class Target:
 
     @property
     def owner(self) -> Member | None:
-        return next((m for m in self.members if m.role == Member.Role.OWNER), None)
+        return next((m for m in self.members if m.is_owner), None)
 
 
 Batch = dict[int, Target]  # by household id

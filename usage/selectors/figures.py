@@ -24,11 +24,6 @@ class MemberFigures:
     beyond_fair_use_bytes: int = 0
 
     @property
-    def pool_empty_bytes(self) -> int:
-        """SPEC R12: the overage the empty pool left, named as the plan says."""
-        return max(0, self.overage_bytes - self.capped_bytes - self.beyond_fair_use_bytes)
-
-    @property
     def cap_bytes(self) -> int | None:
         return self.member.monthly_cap_bytes
 

@@ -17,6 +17,7 @@ from plans import selectors as plan_selectors
 from plans import services as plan_services
 from plans.models import Bucket, PeriodClose, Zone
 from usage.models import UsageRecord
+from usage.rules import valid_at
 from usage.selectors.figures import MemberFigures, Snapshot, period_figures
 
 
@@ -102,7 +103,7 @@ def _in_allocation_order(
 ) -> list[Bucket]:
     """The buckets valid now, zone by zone, in the order usage is allocated to them."""
     # A forfeited bucket (R9) keeps its dates but is never usable again.
-    valid = [b for b in buckets if b.valid_from <= now < b.expires_at and not b.forfeited]
+    valid = [b for b in buckets if valid_at(b, now) and not b.forfeited]
     in_force = plan_selectors.terms_in_force(terms, current)
     order = in_force.consumption_order if in_force else "rollover_first"
     return [

@@ -11,6 +11,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from plans import rules as plan_rules
 from plans.models import RoamingMode, WhenPoolIsEmpty
+from usage.rules import fair_use_room
 from usage.selectors.figures import MemberFigures, PeriodFigures, Snapshot
 
 # SPEC R12: the bytes an empty pool left, named as the plan says.
@@ -148,7 +149,7 @@ class FairUse:
 
     @property
     def left_bytes(self) -> int:
-        return max(0, self.volume_bytes - self.used_bytes)
+        return fair_use_room(self.volume_bytes, self.used_bytes)
 
 
 def fair_use(snap: Snapshot) -> list[FairUse]:

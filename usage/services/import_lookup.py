@@ -31,6 +31,10 @@ class MemberFacts:
     def name(self) -> str:
         return self.display_name or self.username
 
+    @property
+    def is_owner(self) -> bool:
+        return self.role == Member.Role.OWNER
+
 
 # The fields of ``MemberFacts`` in the database, after the primary key.
 MEMBER_FIELDS = (
