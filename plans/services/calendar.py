@@ -15,6 +15,16 @@ CALENDAR_FIELDS = ("time_zone", "cycle_day", "start_period")
 FIXED = "cannot change once the household has usage or grants"
 
 
+def calendar_changes(household: Household, requested: dict) -> dict:
+    """The calendar fields of ``requested`` (None: not asked) that differ from the
+    household's."""
+    return {
+        name: value
+        for name, value in requested.items()
+        if value is not None and getattr(household, name) != value
+    }
+
+
 def change_calendar(
     household: Household,
     *,
@@ -40,7 +50,7 @@ def change_calendar(
         raise Refused("cycle_day", "must be an integer from 1 to 28", cycle_day)
     with transaction.atomic():
         locked = lock_household(household)
-        changes = {name: v for name, v in requested.items() if getattr(locked, name) != v}
+        changes = calendar_changes(locked, requested)
         if not changes:
             return locked
         for name, value in changes.items():

@@ -17,7 +17,7 @@ from plans.household_file.problems import HouseholdFileRefused, show
 from plans.household_file.report import HouseholdImportReport
 from plans.household_file.schema import HouseholdFile, MemberPart, PlanPart, check_household_file
 from plans.models import Plan
-from plans.services.calendar import CALENDAR_FIELDS, FIXED, change_calendar
+from plans.services.calendar import CALENDAR_FIELDS, FIXED, calendar_changes, change_calendar
 from plans.services.locks import lock_household
 from plans.services.terms import create_plan, set_plan, update_plan
 
@@ -81,12 +81,7 @@ def _refusing_at(path: str, write, *args):
 def _calendar_changes(household: Household | None, wanted) -> dict:
     if household is None:
         return {}
-    changes = {}
-    for name in CALENDAR_FIELDS:
-        value = getattr(wanted, name)
-        if value is not None and getattr(household, name) != value:
-            changes[name] = value
-    return changes
+    return calendar_changes(household, {name: getattr(wanted, name) for name in CALENDAR_FIELDS})
 
 
 def _refuse_conflicts(spec: HouseholdFile, household, existing, others, calendar) -> None:
