@@ -16,7 +16,8 @@ from django.db.models import Count, Sum
 from accounts.models import Household
 from core.periods import Period, period_range
 from plans import services as plan_services
-from plans.models import Bucket, LedgerEntry, PeriodClose, RoamingMode, Zone
+from plans.models import Bucket, LedgerEntry, PeriodClose, Zone
+from plans.rules import roams_from_domestic
 from plans.selectors import terms_in_force
 from usage.invariants import (
     Finding,
@@ -140,7 +141,7 @@ def _check_records(ids, buckets, terms) -> Iterator[tuple[int, Finding]]:
             entries=entries.get(pk, 0),
             buckets=buckets,
             from_domestic=from_domestic,
-            roams_domestic=mode is not None and mode.roaming_mode == RoamingMode.FROM_DOMESTIC,
+            roams_domestic=roams_from_domestic(mode),
         ):
             yield h, finding
     yield from _check_fair_use(ids, in_force)

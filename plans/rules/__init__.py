@@ -42,6 +42,7 @@ from plans.rules.order import (  # noqa: F401
     kind_order,
     order_as_list,
     order_problem,
+    roams_from_domestic,
     stored_order,
 )
 from plans.rules.refusals import (  # noqa: F401

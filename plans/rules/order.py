@@ -9,6 +9,7 @@ from core.problems import Problem
 from plans.rules.buckets import KIND_ORDER, KINDS, ROAMING, ROLLOVER
 
 B = TypeVar("B")
+FROM_DOMESTIC = "from_domestic"  # a roaming_mode (R10)
 
 
 # --- R3.2: the draw order ---------------------------------------------------------------
@@ -75,3 +76,9 @@ def draw_order(
     rank = {kind: index for index, kind in enumerate(kinds)}
     last = len(kinds)
     return sorted(buckets, key=lambda b: (rank.get(b.kind, last), b.expires_at, b.valid_from, b.pk))
+
+
+def roams_from_domestic(terms) -> bool:
+    """SPEC R10: whether roaming records under ``terms`` (None: no plan) draw on the
+    domestic buckets after the roaming ones."""
+    return terms is not None and terms.roaming_mode == FROM_DOMESTIC

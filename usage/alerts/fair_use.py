@@ -7,7 +7,8 @@ from django.db.models import Sum
 
 from plans import selectors as plan_selectors
 from plans import services as plan_services
-from plans.models import RoamingMode, Terms
+from plans.models import Terms
+from plans.rules import roams_from_domestic
 from usage.alerts.figures import Batch
 from usage.models import UsageRecord
 
@@ -31,7 +32,7 @@ def volumes(terms: dict[tuple[int, str], Terms]) -> dict[tuple[int, str], int]:
     return {
         key: t.roaming_fair_use_bytes
         for key, t in terms.items()
-        if t.roaming_mode == RoamingMode.FROM_DOMESTIC and t.roaming_fair_use_bytes is not None
+        if roams_from_domestic(t) and t.roaming_fair_use_bytes is not None
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from accounts.models import Household
-from plans.rules import order_as_list
+from plans.rules import order_as_list, roams_from_domestic
 from usage.selectors.figures import PeriodFigures
 from usage.selectors.pool import snapshot
 
@@ -14,7 +14,7 @@ def pool_status(household: Household, *, now: datetime | None = None) -> dict:
     """The SPEC §3 ``pool_status`` JSON shape for the period containing ``now``."""
     snap = snapshot(household, now=now)
     zone = household.calendar.zone
-    from_domestic = snap.terms is not None and snap.terms.roaming_mode == "from_domestic"
+    from_domestic = roams_from_domestic(snap.terms)
 
     def iso(value: datetime) -> str:
         return value.astimezone(zone).isoformat()

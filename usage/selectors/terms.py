@@ -10,7 +10,8 @@ from datetime import datetime
 from django.utils.translation import gettext, gettext_lazy
 
 from plans import rules as plan_rules
-from plans.models import RoamingMode, WhenPoolIsEmpty
+from plans.models import WhenPoolIsEmpty
+from plans.rules import roams_from_domestic
 from usage.rules import fair_use_room
 from usage.selectors.figures import MemberFigures, PeriodFigures, Snapshot
 
@@ -156,7 +157,7 @@ def fair_use(snap: Snapshot) -> list[FairUse]:
     """Each member's fair-use volume left, when roaming comes out of the domestic pool
     up to a volume (empty otherwise)."""
     terms = snap.terms
-    if terms is None or terms.roaming_mode != RoamingMode.FROM_DOMESTIC:
+    if not roams_from_domestic(terms):
         return []
     if terms.roaming_fair_use_bytes is None:
         return []

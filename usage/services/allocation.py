@@ -23,7 +23,7 @@ from core.periods import Period
 from plans import rules as plan_rules
 from plans import selectors as plan_selectors
 from plans import services as plan_services
-from plans.models import Bucket, LedgerEntry, RoamingMode, Zone
+from plans.models import Bucket, LedgerEntry, Zone
 from plans.rules import DOMESTIC, ROAMING
 from usage.models import Allocation, UsageRecord
 from usage.rules import Draw, cap_room, capped_bytes, draw, draw_from_domestic, fair_use_room
@@ -165,7 +165,7 @@ def _allocate_period(part: dict[Household, list[Usage]], period, terms, *, now) 
     volumes = {
         pk: t.roaming_fair_use_bytes
         for pk, t in in_force.items()
-        if t.roaming_mode == RoamingMode.FROM_DOMESTIC
+        if plan_rules.roams_from_domestic(t)
     }
     rooms = cap_rooms(members, period.key)
     fair_rooms = fair_use_rooms(members, period.key, volumes)
@@ -240,7 +240,7 @@ def _zones(own: list[Usage], terms) -> set[str]:
     """The zones whose buckets the usages draw on: their own, and the domestic one for
     roaming under ``from_domestic`` (SPEC R10)."""
     zones = {u.zone for u in own}
-    if ROAMING in zones and terms.roaming_mode == RoamingMode.FROM_DOMESTIC:
+    if ROAMING in zones and plan_rules.roams_from_domestic(terms):
         zones.add(DOMESTIC)
     return zones
 
